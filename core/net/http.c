@@ -1,0 +1,2 @@
+/* STUB - replaced by the HTTP service work. */
+#include <orrery/host.h>
