@@ -67,8 +67,11 @@ int orri_buf_printf(struct orr_buf *b, const char *fmt, ...)
 
 char *orri_buf_take(struct orr_buf *b)
 {
-    if (!b->data && orri_buf_reserve(b, 0))
-        return NULL;
+    if (!b->data) {
+        if (orri_buf_reserve(b, 0))
+            return NULL;
+        b->data[0] = '\0';
+    }
     char *s = b->data;
     b->data = NULL;
     b->len = b->cap = 0;

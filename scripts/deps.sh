@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian packages Orrery needs, only those
+# missing.  Sourced by demo.sh and test.sh; usable alone:
+#   scripts/deps.sh build      # to build and run
+#   scripts/deps.sh test       # to build and run the whole test suite
+set -euo pipefail
+
+ORR_BUILD_PACKAGES=(
+  build-essential cmake pkg-config
+  liblua5.4-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
+  libssl-dev
+)
+# What the test suite uses on top: sanitizer runtimes come with gcc;
+# `time` reports max RSS in benchmarks; python3 serves fixtures.
+ORR_TEST_PACKAGES=(python3 time)
+
+orr_missing_packages() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$p")
+  done
+  printf '%s\n' "${missing[@]}"
+}
+
+orr_install_packages() {
+  local missing
+  mapfile -t missing < <(orr_missing_packages "$@" | sed '/^$/d')
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "orrery: missing Debian packages: ${missing[*]}" >&2
+    echo "orrery: run as root, or: sudo apt-get install ${missing[*]}" >&2
+    return 1
+  fi
+  echo "orrery: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-build}" in
+    build) orr_install_packages "${ORR_BUILD_PACKAGES[@]}" ;;
+    test)  orr_install_packages "${ORR_BUILD_PACKAGES[@]}" "${ORR_TEST_PACKAGES[@]}" ;;
+    *) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;;
+  esac
+fi
