@@ -42,6 +42,11 @@ struct orr_run_spec {
     const char *host;           /* or NULL: gethostname()                   */
 };
 
+/* Open or create the database (and its directory), apply migrations.
+ * Refuses, without writing to it, a file that is not an Orrery database
+ * or whose schema is newer than this binary.  One orr_meta may be used
+ * from several threads (calls are serialised); use one per process after
+ * fork(). */
 ORR_API int orr_meta_open(struct orr_meta **out, const char *db_path,
                           struct orr_error *e);
 /* Flushes buffered points, then closes.  NULL ok. */
@@ -68,7 +73,12 @@ ORR_API int orr_meta_log_param(struct orr_meta *m, const char *run_id,
 ORR_API int orr_meta_set_tag(struct orr_meta *m, const char *run_id,
                              const char *key, const char *value,
                              struct orr_error *e);
-/* Buffered; NaN and +-Inf are stored faithfully. */
+/* Buffered; NaN and +-Inf are stored faithfully.  Keys are 1 to 250
+ * bytes (ORR_EINVAL otherwise).  The buffer is committed when it holds
+ * 10,000 points or when 100 ms passed since the last commit (checked on
+ * each call; there is no timer thread), and on flush, step end, run end,
+ * summary, series read and close.  If that commit fails the error is
+ * returned, the point stays buffered and the next commit retries it. */
 ORR_API int orr_meta_log_metric(struct orr_meta *m, const char *run_id,
                                 const char *key, double value, int64_t step,
                                 struct orr_error *e);
@@ -81,6 +91,24 @@ ORR_API int orr_meta_artifact(struct orr_meta *m, int64_t step_id,
                               enum orr_event_dir dir, const char *digest,
                               uint64_t size, const char *kind,
                               const char *name, struct orr_error *e);
+
+/* One metric point as read back. */
+struct orr_metric_point {
+    int64_t step;
+    int64_t time_ms;        /* Unix ms when it was logged                   */
+    double  value;          /* bit-exact, NaN and +-Inf included            */
+};
+
+/* Call fn for every point of the series (run_id, key) in step order (equal
+ * steps from one process in the order they were logged), after flushing
+ * this connection's buffer.  fn returning non-zero stops
+ * the walk and that value is returned.  ORR_ENOTFOUND when the run or the
+ * series does not exist.  fn may call into `m`. */
+ORR_API int orr_meta_metric_series(struct orr_meta *m, const char *run_id,
+                                   const char *key,
+                                   int (*fn)(void *ctx,
+                                             const struct orr_metric_point *p),
+                                   void *ctx, struct orr_error *e);
 
 /* Counts for summaries and tests. */
 struct orr_run_summary {
