@@ -9,12 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys sort as numbers when both are decimal integers (array items), else
- * bytewise, so {"1","2","10"} keeps sequence order. */
+/* Decimal-integer keys (array items) come first, in numeric order, so
+ * {"1","2","10"} keeps sequence order; other keys follow, bytewise.
+ * (Comparing numerically only when both keys are numbers is not a total
+ * order: "2" < "10" < "1x" < "2" broke the binary search.) */
 static int key_cmp(const char *a, const char *b)
 {
     size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-    if (la && !a[la] && lb && !b[lb] && la != lb)
+    int an = la && !a[la], bn = lb && !b[lb];
+    if (an != bn)
+        return an ? -1 : 1;
+    if (an && la != lb)
         return la < lb ? -1 : 1;
     return strcmp(a, b);
 }
@@ -51,8 +56,10 @@ ORR_API struct orr_cfg *orr_cfg_new_table(void)
 
 static void free_value(struct orr_cfg *c)
 {
-    if (c->type == ORR_CFG_STRING)
+    if (c->type == ORR_CFG_STRING) {
         free(c->v.str);
+        c->v.str = NULL;
+    }
     if (c->type == ORR_CFG_TABLE) {
         for (size_t i = 0; i < c->n_items; i++)
             orr_cfg_free(c->items[i]);
@@ -96,27 +103,34 @@ static struct orr_cfg *slot(struct orr_cfg *t, const char *key,
 {
     if (!t || t->type != ORR_CFG_TABLE || !key)
         return NULL;
+    /* Copy the origin first: after the old value is released nothing may
+     * fail, or the node would be left half-replaced. */
+    char *o = origin ? strdup(origin) : NULL;
+    if (origin && !o)
+        return NULL;
     long at = find(t, key, strlen(key));
     struct orr_cfg *c;
     if (at >= 0) {
         c = t->items[at];
-        if (!(keep_table && c->type == ORR_CFG_TABLE))
+        if (!(keep_table && c->type == ORR_CFG_TABLE)) {
             free_value(c);
+            c->secret = 0;      /* a new value: its setter decides      */
+        }
     } else {
         if (strlen(key) >= 256)
-            return NULL;
+            goto fail;
         if (t->n_items == t->cap_items) {
             size_t cap = t->cap_items ? t->cap_items * 2 : 8;
             struct orr_cfg **items = realloc(t->items, cap * sizeof *items);
             if (!items)
-                return NULL;
+                goto fail;
             t->items = items;
             t->cap_items = cap;
         }
         c = calloc(1, sizeof *c);
         if (!c || !(c->key = strdup(key))) {
             free(c);
-            return NULL;
+            goto fail;
         }
         size_t pos = (size_t)(-1 - at);
         memmove(t->items + pos + 1, t->items + pos,
@@ -125,14 +139,13 @@ static struct orr_cfg *slot(struct orr_cfg *t, const char *key,
         t->n_items++;
         update_is_array(t);
     }
-    if (origin) {
-        char *o = strdup(origin);
-        if (o) {
-            free(c->origin);
-            c->origin = o;
-        }
-    }
+    /* A value set without an origin has none: never keep a stale one. */
+    free(c->origin);
+    c->origin = o;
     return c;
+fail:
+    free(o);
+    return NULL;
 }
 
 ORR_API struct orr_cfg *orr_cfg_set_str(struct orr_cfg *t, const char *key,

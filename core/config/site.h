@@ -5,7 +5,8 @@
  * The site file is Lua, evaluated in a sandbox (no io, os, require, load of
  * bytecode, debug, package; `env("NAME")` reads an environment variable and
  * marks the value secret).  It is found, first match wins:
- *   1. $ORRERY_SITE (an error if set but unreadable),
+ *   0. the explicit path (--site), an error if unreadable,
+ *   1. $ORRERY_SITE (an error if set non-empty but unreadable),
  *   2. ./orrery.site.lua,
  *   3. $XDG_CONFIG_HOME/orrery/site.lua (~/.config when unset),
  *   4. /etc/orrery/site.lua.
@@ -64,6 +65,12 @@ ORR_API const struct orr_cfg *orr_site_backend_cfg(const struct orr_site *s,
 /* The site's own plugin directories (plugin_path), in order; may be 0. */
 ORR_API size_t orr_site_plugin_paths(const struct orr_site *s,
                                      const char **out, size_t cap);
+
+/* The files the search looked at, in order, as absolute paths (only the
+ * given one for --site or $ORRERY_SITE); when a file was found it is the
+ * last.  Returns how many were written to `out` (at most `cap`). */
+ORR_API size_t orr_site_searched(const struct orr_site *s, const char **out,
+                                 size_t cap);
 
 /* Section name of a kind in the file ("storage", "orchestrator", ...). */
 ORR_API const char *orr_kind_name(enum orr_kind kind);
