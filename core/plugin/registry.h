@@ -18,6 +18,15 @@
  * or whose init registers a vtable newer than the core knows or with a
  * NULL mandatory member.  Everything a refused plugin registered is rolled
  * back.
+ *
+ * Status codes of refusals: ORR_EABI (not a plugin, dlopen failure, ABI
+ * version, vtable version), ORR_EINVAL (missing descriptor field, NULL
+ * mandatory member, empty backend name), ORR_EEXIST (plugin or backend
+ * name taken), ORR_ENOTFOUND (no such file), or the status init returned.
+ *
+ * A registry is not thread-safe: use it from one thread at a time (lookups
+ * may load plugins).  Backends and plugin infos it hands out stay valid
+ * until orr_registry_free.
  */
 #ifndef ORRI_PLUGIN_REGISTRY_H
 #define ORRI_PLUGIN_REGISTRY_H
@@ -99,5 +108,28 @@ orr_registry_refusal_at(const struct orr_registry *r, size_t i);
 ORR_API size_t orr_registry_dir_count(const struct orr_registry *r);
 ORR_API const char *orr_registry_dir_at(const struct orr_registry *r,
                                         size_t i);
+
+/* Find the trainer whose runtime handles `flavor` (ops.trainer.flavor),
+ * loading plugins lazily like orr_registry_find (first
+ * "trainer-<flavor>.so", then every "trainer-*.so", then the rest).
+ * ORR_ENOTFOUND with the known flavors when absent. */
+ORR_API int orr_registry_find_flavor(struct orr_registry *r,
+                                     const char *flavor,
+                                     const struct orr_backend **out,
+                                     struct orr_error *e);
+
+/* The host table's add_* members: validate a vtable registered by the
+ * plugin whose init is running, and keep a host-side copy of the members
+ * its version covers.  Fails (and marks the plugin for refusal, even if
+ * its init ignores the status) when called outside an init, for a vtable
+ * newer than the core knows, a NULL mandatory member, an empty name or a
+ * name already registered for the kind. */
+int orri_registry_add(struct orr_registry *r, enum orr_kind kind,
+                      const void *ops, struct orr_error *e);
+
+/* Normalise a status returned by plugin code: out-of-range values become
+ * ORR_EBACKEND, and `e` gets the code and, if the plugin left it empty, the
+ * status text.  Returns the normalised status.  `e` may be NULL. */
+int orri_plugin_status(int rc, struct orr_error *e);
 
 #endif
