@@ -1,0 +1,121 @@
+/*
+ * runner/runner.h - running a Lua workflow: the DAG of its steps,
+ * executed through an orchestrator instance, recorded in the metadata
+ * store.
+ *
+ * The runner decides what runs and in which order; the orchestrator (the
+ * site's choice, "local" by default) decides where and how.  Each ready
+ * step becomes an orr_job_spec whose `invoke` runs the step's Lua function
+ * in this process (and whose argv, `orrery step RUN STEP`, is there for
+ * backends that run steps elsewhere).  Values a step returns are stored as
+ * JSON blobs and handed, decoded, to the steps that take it as input.
+ *
+ * Seams for later work: a process pool in the local orchestrator, step
+ * caching (skip a step whose code, params and input digests match an
+ * earlier success), retries, timeouts and resuming a failed run hook into
+ * run_ready()/finish_step() in runner.c.
+ */
+#ifndef ORRI_RUNNER_RUNNER_H
+#define ORRI_RUNNER_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <orrery/status.h>
+#include <orrery/storage.h>
+
+#include "api.h"
+#include "meta/meta.h"
+
+struct orr_core;
+
+/* --- the DAG checks (dag.c), independent of Lua ------------------------ */
+
+/* An input index that names no step of the workflow. */
+#define ORRI_DAG_BAD_INPUT ((size_t)-1)
+
+struct orri_dag_node {
+    const char   *name;
+    const size_t *inputs;       /* indices into the node array             */
+    size_t        n_inputs;
+};
+
+/* Check a workflow's steps before anything runs and write a topological
+ * order (declaration order among ready steps) into `order` (n entries).
+ * Errors (ORR_EINVAL, naming the workflow and the step): no steps,
+ * an empty or duplicate step name, an input that is not a step of this
+ * workflow, a step that depends on itself, a cycle. */
+int orri_dag_order(const char *workflow, const struct orri_dag_node *nodes,
+                   size_t n, size_t *order, struct orr_error *e);
+
+/* --- running ------------------------------------------------------------ */
+
+struct orr_run_options {
+    const char        *script_path;  /* the workflow file                   */
+    const char *const *params;       /* "key=value" overrides, or NULL      */
+    size_t             n_params;
+    int                print_stderr; /* 1: Lua print() goes to stderr       */
+};
+
+enum orr_step_status {
+    ORR_STEP_PENDING = 0,       /* never started (the run stopped early)   */
+    ORR_STEP_SUCCEEDED,
+    ORR_STEP_FAILED,
+    ORR_STEP_SKIPPED            /* an input's step failed                  */
+};
+
+/* "pending", "succeeded", "failed", "skipped". */
+ORR_API const char *orr_step_status_name(enum orr_step_status s);
+
+struct orr_step_artifact {
+    char     digest[ORR_DIGEST_HEX_LEN + 1];
+    char    *name;
+    char    *kind;
+    uint64_t size;
+};
+
+struct orr_step_report {
+    char                    *name;
+    enum orr_step_status     status;
+    double                   duration_ms;
+    char                    *error;     /* "pipeline.lua:23: ...", or NULL */
+    char                    *skipped_because; /* failed input, or NULL      */
+    char                     output[ORR_DIGEST_HEX_LEN + 1]; /* value blob */
+    uint64_t                 output_size;
+    struct orr_step_artifact *artifacts;    /* stored with ctx:store       */
+    size_t                   n_artifacts;
+};
+
+struct orr_run_report {
+    char                    run_id[ORR_RUN_ID_SIZE];
+    char                    *workflow;
+    char                    *script;        /* absolute path                */
+    char                     script_digest[ORR_DIGEST_HEX_LEN + 1];
+    char                    *orchestrator;  /* backend name                 */
+    enum orr_run_status      status;
+    double                   duration_ms;
+    struct orr_step_report  *steps;         /* declaration order            */
+    size_t                   n_steps;
+};
+
+/* Load and run the workflow file.  Returns ORR_OK if every step succeeded.
+ * Errors before the run starts (missing file, syntax error "file:line:",
+ * a script that raises or returns no workflow, DAG errors, unknown
+ * backends, bad --param) return their status with *out == NULL.  Once
+ * the run has started *out is set even when a step fails; the return is
+ * then ORR_ESCRIPT (or the failing step's status) with "step 'x' failed:
+ * file:line: message" in `e`.  Free *out with orr_run_report_free. */
+ORR_API int orr_workflow_run(struct orr_core *core,
+                             const struct orr_run_options *opt,
+                             struct orr_run_report **out,
+                             struct orr_error *e);
+ORR_API void orr_run_report_free(struct orr_run_report *r);   /* NULL ok */
+
+/* Parse a --param value as the workflow sees it: "true"/"false" become
+ * booleans, numbers (Lua syntax) numbers, anything else stays a string.
+ * Exposed for tests. */
+enum orri_param_type { ORRI_PARAM_STRING, ORRI_PARAM_INTEGER,
+                       ORRI_PARAM_NUMBER, ORRI_PARAM_BOOLEAN };
+enum orri_param_type orri_param_classify(const char *text);
+
+#endif

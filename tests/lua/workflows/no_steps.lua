@@ -1,0 +1,2 @@
+local orrery = require "orrery"
+return orrery.workflow { name = "hollow" }
