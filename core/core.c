@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build_info.h"
 #include "plugin/host.h"
 #include "util/error.h"
+#include "util/install_dirs.h"
 
 #define MAX_PLUGIN_DIRS 64
 
@@ -21,22 +21,10 @@ struct orr_core {
     struct orr_instance *storage;
     struct orr_meta     *meta;
     char                *env_path;      /* copy of $ORRERY_PLUGIN_PATH      */
+    char                 own_dir[4096]; /* this binary's plugin directory  */
     const char          *dirs[MAX_PLUGIN_DIRS];
     size_t               n_dirs;
 };
-
-/* 1 if the running executable lives in this build tree, so that
- * `./build/orrery` finds the plugins it was built with. */
-static int running_from_build_tree(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return 0;
-    exe[n] = '\0';
-    size_t len = strlen(ORR_BUILD_DIR);
-    return !strncmp(exe, ORR_BUILD_DIR, len) && exe[len] == '/';
-}
 
 static void add_dir(struct orr_core *c, const char *d)
 {
@@ -57,9 +45,9 @@ static void build_search_path(struct orr_core *c)
              tok = strtok_r(NULL, ":", &save))
             add_dir(c, tok);
     }
-    if (running_from_build_tree())
-        add_dir(c, ORR_BUILD_PLUGIN_DIR);
-    add_dir(c, ORR_INSTALL_PLUGIN_DIR);
+    /* The build tree's plugins when run from it, else the install's. */
+    add_dir(c, orri_install_dir(ORRI_DIR_PLUGINS, c->own_dir,
+                                sizeof c->own_dir));
 }
 
 ORR_API int orr_core_open(struct orr_core **out,

@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build_info.h"
 #include "config/cfg.h"
 #include "core.h"
 #include "meta/run_handle.h"
@@ -28,6 +27,7 @@
 #include "plugin/registry.h"
 #include "storage/artifacts.h"
 #include "util/error.h"
+#include "util/install_dirs.h"
 #include "util/log.h"
 
 static _Atomic(struct orr_core *) bound_core;
@@ -218,25 +218,14 @@ static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static orri_net_http_fn net_fn;
 static struct orr_error net_error;
 
-static int running_from_build_tree(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return 0;
-    exe[n] = '\0';
-    size_t len = strlen(ORR_BUILD_DIR);
-    return !strncmp(exe, ORR_BUILD_DIR, len) && exe[len] == '/';
-}
-
 /* The module is loaded once and stays resident: a handle in use by other
  * threads must never be closed. */
 static void net_load(void)
 {
+    char own[PATH_MAX];
     const char *dir = getenv("ORRERY_LIBEXEC_DIR");
     if (!dir || !*dir)
-        dir = running_from_build_tree() ? ORR_BUILD_LIBEXEC_DIR
-                                        : ORR_INSTALL_LIBEXEC_DIR;
+        dir = orri_install_dir(ORRI_DIR_LIBEXEC, own, sizeof own);
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, ORRI_NET_MODULE) >=
         sizeof path) {

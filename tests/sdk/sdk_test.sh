@@ -108,4 +108,32 @@ else
     bad "orrery plugins lists trainer-mean"
 fi
 
+# 6. The install is relocatable: the installed binary finds the plugins
+#    installed beside it (no ORRERY_PLUGIN_PATH) and runs a workflow.
+cat >"$tmp/cwd/one.lua" <<'LUA'
+local orrery = require "orrery"
+local wf = orrery.workflow { name = "relocated" }
+wf:step("answer", function(ctx) return { answer = 42 } end)
+return wf
+LUA
+if (cd "$tmp/cwd" && env -u ORRERY_SITE -u ORRERY_PLUGIN_PATH \
+        XDG_CONFIG_HOME="$tmp/cwd" "$prefix/bin/orrery" run one.lua \
+        >"$tmp/run.out" 2>&1) &&
+   (cd "$tmp/cwd" && env -u ORRERY_SITE -u ORRERY_PLUGIN_PATH \
+        XDG_CONFIG_HOME="$tmp/cwd" "$prefix/bin/orrery" plugins --json) |
+   python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+want = sys.argv[1]
+names = {p["name"]: p["path"] for p in doc["plugins"]}
+assert names["storage-fs"].startswith(want + "/"), names
+assert names["orchestrator-local"].startswith(want + "/"), names
+' "$want"
+then
+    ok "relocated install finds its own plugins"
+else
+    cat "$tmp/run.out" >&2
+    bad "relocated install finds its own plugins"
+fi
+
 finish
