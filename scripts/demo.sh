@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$here/scripts/deps.sh"
 orr_install_packages "${ORR_BUILD_PACKAGES[@]}"
 
-build="$here/build"
+build="$here/build-demo"
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DORR_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
