@@ -34,6 +34,13 @@ int orr_cmd_version(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_plugins(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_config(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_run(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_data(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_evaluate(int argc, char **argv,
+                     const struct orr_cli_globals *g);
+int orr_cmd_step(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_logs(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_runs(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_metrics(int argc, char **argv, const struct orr_cli_globals *g);
 
 /* Print "orrery <cmd>: <message>" on stderr; returns ORR_EXIT_FAIL. */
 int orr_cli_fail(const char *cmd, const struct orr_error *e);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_registry.h"
+#include "meta/query.h"
 
 struct command {
     const char *name;
@@ -13,10 +15,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run",     orr_cmd_run,     "run a workflow (orrery run pipeline.lua)"},
-    {"plugins", orr_cmd_plugins, "list plugins, their backends and refusals"},
-    {"config",  orr_cmd_config,  "show the effective site configuration"},
-    {"version", orr_cmd_version, "print versions (orrery, ABI, libraries)"},
+    /* workflows */
+    {"run",      orr_cmd_run,      "run a workflow (orrery run pipeline.lua)"},
+    {"step",     orr_cmd_step,     "run one step of a recorded run (backends)"},
+    {"logs",     orr_cmd_logs,     "show the captured output of a run's steps"},
+    /* tracking and lineage */
+    {"runs",     orr_cmd_runs,     "list, show, compare, export, import runs"},
+    {"metrics",  orr_cmd_metrics,  "print or plot a run's metric series"},
+    {"lineage",  orr_cmd_lineage,  "what produced an artifact, what used it"},
+    /* data and models */
+    {"data",     orr_cmd_data,     "add and show named dataset versions"},
+    {"evaluate", orr_cmd_evaluate, "evaluate a model on a dataset"},
+    {"models",   orr_cmd_models,   "model registry: register, alias, gate"},
+    /* the site */
+    {"gc",       orr_cmd_gc,       "delete stored blobs nothing references"},
+    {"plugins",  orr_cmd_plugins,  "list plugins, their backends and refusals"},
+    {"config",   orr_cmd_config,   "show the effective site configuration"},
+    {"version",  orr_cmd_version,  "print versions (orrery, ABI, libraries)"},
 };
 
 static void usage(FILE *f)
@@ -49,6 +64,11 @@ int main(int argc, char **argv)
 {
     struct orr_cli_globals g = {0};
     int i = 1;
+    /* SIGINT/SIGTERM commit buffered metric points and mark open runs
+     * cancelled before the process ends (meta/query.h). */
+    struct orr_error se = {0};
+    if (orr_meta_handle_signals(&se))
+        fprintf(stderr, "orrery: %s\n", se.msg);
     while (i < argc && argv[i][0] == '-') {
         if (orr_cli_is_help(argv[i])) {
             usage(stdout);

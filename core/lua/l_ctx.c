@@ -242,10 +242,13 @@ void orri_lua_open_ctx(lua_State *L)
     static const luaL_Reg methods[] = {
         {"store", l_store}, {"read", l_read}, {"fetch", l_fetch},
         {"path", l_path}, {"log", l_log}, {"log_metric", l_log_metric},
-        {"log_param", l_log_param}, {NULL, NULL}
+        {"log_param", l_log_param}, {"log_artifact", l_store},
+        {"dataset", orri_lua_ctx_dataset}, {"train", orri_lua_ctx_train},
+        {NULL, NULL}
     };
     if (luaL_newmetatable(L, ORRI_LUA_CTX_MT)) {
         luaL_newlib(L, methods);
+        orri_lua_add_tracking(L);
         lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);

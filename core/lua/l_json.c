@@ -210,6 +210,17 @@ static int encode(struct enc *x, int idx, json_t **out)
     }
     case LUA_TTABLE:
         return encode_table(x, idx, out);
+    case LUA_TUSERDATA:
+        /* Datasets and models cross steps as artifact references. */
+        j = orri_lua_ref_to_json(L, idx, x->why, x->why_cap);
+        if (!j && x->why[0]) {
+            char what[ORR_ERROR_MSG_SIZE];
+            snprintf(what, sizeof what, "%s", x->why);
+            return enc_fail(x, what);
+        }
+        if (j)
+            break;
+        /* fall through */
     default: {
         char what[64];
         snprintf(what, sizeof what, "a %s", luaL_typename(L, idx));
@@ -269,6 +280,8 @@ void orri_json_push(lua_State *L, const json_t *v)
     case JSON_OBJECT: {
         const char *k;
         json_t *item;
+        if (json_object_get(v, "$orrery") && orri_lua_push_ref(L, v))
+            break;
         lua_createtable(L, 0, (int)json_object_size(v));
         json_object_foreach((json_t *)v, k, item) {
             orri_json_push(L, item);

@@ -9,6 +9,7 @@
 #include <lualib.h>
 
 #include "build_info.h"
+#include "lua/l_registry.h"
 #include "lua/lua_runtime.h"
 #include "util/error.h"
 #include "util/path.h"
@@ -51,7 +52,14 @@ int luaopen_orrery(lua_State *L)
     lua_setfield(L, -2, "version");
     orri_lua_open_storage(L);
     lua_setfield(L, -2, "storage");
+    orri_lua_open_models(L);
+    lua_setfield(L, -2, "models");
+    orri_lua_open_lineage(L);
+    lua_setfield(L, -2, "lineage");
+    orri_lua_open_runs(L);
+    lua_setfield(L, -2, "runs");
     orri_lua_open_ctx(L);
+    orri_lua_open_data(L);
     return 1;
 }
 

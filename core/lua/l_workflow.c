@@ -10,6 +10,8 @@
  * that made it, and the runner checks the whole graph again before it
  * runs anything.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -18,11 +20,6 @@
 
 struct l_workflow {
     int unused;     /* the state lives in the user value                  */
-};
-
-/* Option keys a step accepts; the runner maps them to the job spec. */
-static const char *const step_opts[] = {
-    "cpus", "memory_mb", "gpus", "time_limit_s", NULL
 };
 
 /* Push the user value table of the workflow at idx. */
@@ -125,8 +122,74 @@ static lua_Integer check_input(lua_State *L, int wf, int idx, int nth,
     return i;
 }
 
-static void check_opts(lua_State *L, int idx)
+/* Option keys a step accepts (memory_mb and time_limit_s are the older
+ * spellings of memory and time). */
+static const char *const step_opts[] = {
+    "cpus", "memory", "gpus", "time", "retries", "backoff", "backoff_max",
+    "timeout", "cache", "isolate", "memory_mb", "time_limit_s", NULL
+};
+#define STEP_OPTS_KNOWN "cpus, memory, gpus, time, retries, backoff, " \
+                        "backoff_max, timeout, cache, isolate"
+
+/* "512", "512M", "2G", "1.5g", "100k" -> MiB (rounded up); -1 if bad. */
+static double parse_memory(lua_State *L, int idx)
 {
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        return lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return -1;
+    const char *s = lua_tostring(L, idx);
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    switch (*end) {
+    case '\0': case 'M': case 'm': break;
+    case 'K': case 'k': v /= 1024.0; break;
+    case 'G': case 'g': v *= 1024.0; break;
+    case 'T': case 't': v *= 1024.0 * 1024.0; break;
+    default: return -1;
+    }
+    if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "b") &&
+        strcmp(end + 1, "iB"))
+        return -1;
+    return v;
+}
+
+/* 90, "90", "90s", "30m", "2h", "1d", "01:30:00" -> seconds; -1 if bad. */
+static double parse_duration(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        return lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return -1;
+    const char *s = lua_tostring(L, idx);
+    unsigned h, m, sec;
+    char tail;
+    if (sscanf(s, "%u:%u:%u%c", &h, &m, &sec, &tail) == 3)
+        return (double)h * 3600.0 + m * 60.0 + sec;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    if (!*end || !strcmp(end, "s"))
+        return v;
+    if (!strcmp(end, "m"))
+        return v * 60.0;
+    if (!strcmp(end, "h"))
+        return v * 3600.0;
+    if (!strcmp(end, "d"))
+        return v * 86400.0;
+    return -1;
+}
+
+/* Validate the options table at idx and return a normalised copy:
+ * cpus, gpus, retries (integers), memory_mb, time_s, timeout_s,
+ * backoff_s, backoff_max_s (numbers), cache, isolate (booleans). */
+static void check_opts(lua_State *L, int idx, const char *step)
+{
+    lua_newtable(L);
+    int out = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ?
@@ -135,12 +198,54 @@ static void check_opts(lua_State *L, int idx)
         for (size_t i = 0; k && step_opts[i]; i++)
             known |= !strcmp(k, step_opts[i]);
         if (!known)
-            luaL_error(L, "unknown step option '%s' (known: cpus, "
-                       "memory_mb, gpus, time_limit_s)", k ? k : "?");
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-            luaL_error(L, "step option '%s' must be a non-negative integer",
-                       k);
-        lua_pop(L, 1);
+            luaL_error(L, "step '%s': unknown step option '%s' (known: "
+                       STEP_OPTS_KNOWN ")", step, k ? k : "?");
+        int v = lua_gettop(L);
+        if (!strcmp(k, "cpus") || !strcmp(k, "gpus") ||
+            !strcmp(k, "retries")) {
+            lua_Integer max = !strcmp(k, "retries") ? 100 : 1 << 20;
+            if (!lua_isinteger(L, v) || lua_tointeger(L, v) < 0 ||
+                lua_tointeger(L, v) > max)
+                luaL_error(L, "step '%s': option '%s' must be a "
+                           "non-negative integer, at most %d (got %s)",
+                           step, k, (int)max,
+                           luaL_tolstring(L, v, NULL));
+            lua_pushvalue(L, v);
+            lua_setfield(L, out, k);
+        } else if (!strcmp(k, "memory") || !strcmp(k, "memory_mb")) {
+            double mb = parse_memory(L, v);
+            if (mb <= 0)
+                luaL_error(L, "step '%s': option '%s' must be a positive "
+                           "size in MiB or a string like \"512M\", \"2G\" "
+                           "(got %s)", step, k, luaL_tolstring(L, v, NULL));
+            lua_pushinteger(L, (lua_Integer)(mb + 0.999999));
+            lua_setfield(L, out, "memory_mb");
+        } else if (!strcmp(k, "time") || !strcmp(k, "time_limit_s") ||
+                   !strcmp(k, "timeout") || !strcmp(k, "backoff") ||
+                   !strcmp(k, "backoff_max")) {
+            double s = parse_duration(L, v);
+            int zero_ok = !strcmp(k, "backoff") || !strcmp(k, "backoff_max");
+            if (s < 0 || (s == 0 && !zero_ok) || s != s || s > 1e9)
+                luaL_error(L, "step '%s': option '%s' must be a %s number "
+                           "of seconds or a string like \"90s\", \"30m\", "
+                           "\"2h\", \"01:30:00\" (got %s)", step, k,
+                           zero_ok ? "non-negative" : "positive",
+                           luaL_tolstring(L, v, NULL));
+            const char *to = !strcmp(k, "timeout") ? "timeout_s" :
+                             !strcmp(k, "backoff") ? "backoff_s" :
+                             !strcmp(k, "backoff_max") ? "backoff_max_s" :
+                             "time_s";
+            lua_pushnumber(L, s);
+            lua_setfield(L, out, to);
+        } else {                            /* cache, isolate */
+            if (!lua_isboolean(L, v))
+                luaL_error(L, "step '%s': option '%s' must be true or "
+                           "false (got %s)", step, k,
+                           luaL_tolstring(L, v, NULL));
+            lua_pushvalue(L, v);
+            lua_setfield(L, out, k);
+        }
+        lua_settop(L, v - 1);
     }
 }
 
@@ -161,7 +266,9 @@ static int l_step(lua_State *L)
     int opts = fn + 1;
     if (!lua_isnoneornil(L, opts)) {
         luaL_checktype(L, opts, LUA_TTABLE);
-        check_opts(L, opts);
+        lua_settop(L, opts);
+        check_opts(L, opts, name);
+        lua_replace(L, opts);       /* the normalised copy */
     } else {
         opts = 0;
     }
@@ -171,13 +278,19 @@ static int l_step(lua_State *L)
     lua_getfield(L, st, "steps");
     int steps = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, steps);
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, steps, i);
-        lua_getfield(L, -1, "name");
-        if (!strcmp(lua_tostring(L, -1), name))
-            return luaL_error(L, "duplicate step name '%s'", name);
-        lua_pop(L, 2);
+    /* Names seen, for a constant-time duplicate check. */
+    if (lua_getfield(L, st, "names") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, st, "names");
     }
+    if (lua_getfield(L, -1, name) != LUA_TNIL)
+        return luaL_error(L, "duplicate step name '%s'", name);
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
     /* The input list: one handle, or a sequence of handles. */
     lua_newtable(L);
     int in = lua_gettop(L);

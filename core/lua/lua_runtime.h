@@ -109,6 +109,50 @@ void orri_lua_push_ctx(lua_State *L, int params_idx, const char *run_id,
                        const char *step);
 void orri_lua_open_ctx(lua_State *L);           /* registers the metatable */
 
+/* --- tracking (l_runs.c) -------------------------------------------- */
+
+/* Add ctx:log_metrics, ctx:log_params, ctx:set_tag to the table on top. */
+void orri_lua_add_tracking(lua_State *L);
+/* Push the orrery.runs table (list, get, metric). */
+void orri_lua_open_runs(lua_State *L);
+
+/* --- datasets and models (l_data.c, l_model.c) ----------------------- */
+
+#define ORRI_LUA_DATASET_MT  "orrery.dataset"
+#define ORRI_LUA_MODEL_MT    "orrery.model"
+
+struct orr_dataset;
+
+/* Register the dataset and model metatables. */
+void orri_lua_open_data(lua_State *L);
+void orri_lua_open_model(lua_State *L);
+/* ctx:dataset and ctx:train (methods of ctx). */
+int orri_lua_ctx_dataset(lua_State *L);
+int orri_lua_ctx_train(lua_State *L);
+/* The dataset at `idx`, fetched on first use (raises on failure). */
+struct orr_dataset *orri_lua_check_dataset(lua_State *L, int idx);
+/* Push a dataset userdata owning `ds`. */
+void orri_lua_push_dataset(lua_State *L, struct orr_dataset *ds);
+/* The digest of the dataset at `idx`, storing it first if needed
+ * (raises on failure). */
+const char *orri_lua_dataset_digest(lua_State *L, int idx);
+/* The digest of the model at `idx` (the manifest's: see
+ * data/model_io.h), or NULL if it is not a stored model.  Never raises. */
+const char *orri_lua_model_digest(lua_State *L, int idx);
+/* The flavor of a model userdata at `idx`, or NULL; never raises. */
+const char *orri_lua_model_flavor(lua_State *L, int idx);
+/* JSON hooks for values that cross steps: a dataset or model userdata
+ * becomes {"$orrery": "dataset"|"model", "digest": ...} (stored first if
+ * needed); NULL with `why` set on failure, NULL with why[0] == 0 when the
+ * value is no such userdata.  Never raises except on memory errors. */
+json_t *orri_lua_ref_to_json(lua_State *L, int idx, char *why, size_t cap);
+json_t *orri_lua_model_ref_to_json(lua_State *L, int idx, char *why,
+                                   size_t cap);
+/* Push the userdata for such a JSON object (loaded lazily on first use);
+ * returns 0 (pushing nothing) if `v` is not a reference. */
+int orri_lua_push_ref(lua_State *L, const json_t *v);
+int orri_lua_push_model_ref(lua_State *L, const json_t *v);
+
 /* --- storage (l_storage.c) ------------------------------------------- */
 
 void orri_lua_open_storage(lua_State *L);  /* pushes the storage sub-table */

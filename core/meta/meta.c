@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "meta/meta_internal.h"
+#include "meta/query.h"
 #include "util/error.h"
 #include "util/path.h"
 
@@ -405,6 +406,9 @@ ORR_API int orr_meta_open(struct orr_meta **out, const char *db_path,
         }
     }
     m->last_commit_ms = orri_meta_now_ms();
+    rc = orri_meta_attach(m, e);
+    if (rc)
+        goto fail;
     *out = m;
     return ORR_OK;
 fail:
@@ -416,6 +420,7 @@ ORR_API void orr_meta_close(struct orr_meta *m)
 {
     if (!m)
         return;
+    orri_meta_detach(m);        /* before m->lock: the flusher's order */
     pthread_mutex_lock(&m->lock);
     /* Fully opened: flush (errors are lost here; callers who care call
      * orr_meta_flush first) and let SQLite refresh its statistics. */
@@ -519,6 +524,7 @@ ORR_API int orr_meta_run_begin(struct orr_meta *m,
     rc = orri_meta_exec(m, ORRI_ST_RUN_INSERT, e, "recording a run");
     if (!rc) {
         orri_meta_run_cache_put(m, id, sqlite3_last_insert_rowid(m->db));
+        orri_meta_track(m, 0, sqlite3_last_insert_rowid(m->db), 1);
         memcpy(run_id, id, ORR_RUN_ID_SIZE);
     }
     pthread_mutex_unlock(&m->lock);
@@ -558,6 +564,8 @@ ORR_API int orr_meta_run_end(struct orr_meta *m, const char *run_id,
         rc = orri_meta_flush_locked(m, e);
     if (!rc)
         rc = finish_row(m, ORRI_ST_RUN_END, rowid, status, "ending a run", e);
+    if (!rc && status != ORR_RUN_RUNNING)
+        orri_meta_track(m, 0, rowid, 0);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
@@ -578,8 +586,10 @@ ORR_API int orr_meta_step_begin(struct orr_meta *m, const char *run_id,
         sqlite3_bind_int64(st, 3, orri_meta_now_ms());
         rc = orri_meta_exec(m, ORRI_ST_STEP_INSERT, e, "recording a step");
     }
-    if (!rc)
+    if (!rc) {
         *step_id = sqlite3_last_insert_rowid(m->db);
+        orri_meta_track(m, 1, *step_id, 1);
+    }
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
@@ -593,6 +603,8 @@ ORR_API int orr_meta_step_end(struct orr_meta *m, int64_t step_id,
     if (!rc)
         rc = finish_row(m, ORRI_ST_STEP_END, step_id, status,
                         "ending a step", e);
+    if (!rc && status != ORR_RUN_RUNNING)
+        orri_meta_track(m, 1, step_id, 0);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

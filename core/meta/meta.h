@@ -76,7 +76,8 @@ ORR_API int orr_meta_set_tag(struct orr_meta *m, const char *run_id,
 /* Buffered; NaN and +-Inf are stored faithfully.  Keys are 1 to 250
  * bytes (ORR_EINVAL otherwise).  The buffer is committed when it holds
  * 10,000 points or when 100 ms passed since the last commit (checked on
- * each call; there is no timer thread), and on flush, step end, run end,
+ * each call, and by a flusher thread for a process that stopped logging:
+ * see meta/query.h), and on flush, step end, run end,
  * summary, series read and close.  If that commit fails the error is
  * returned, the point stays buffered and the next commit retries it. */
 ORR_API int orr_meta_log_metric(struct orr_meta *m, const char *run_id,

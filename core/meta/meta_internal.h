@@ -122,6 +122,9 @@ struct orr_meta {
     int64_t               last_commit_ms;
     uint64_t              gen;          /* flush transactions started     */
     unsigned char        *chunk;        /* ORRI_CHUNK_POINTS * 24 bytes   */
+    /* flusher.c: this store's entry in the process's flusher (timed
+     * commits, signals) and the runs/steps it has open. */
+    struct orri_flusher  *flusher;
 };
 
 /* Unix time in milliseconds. */
@@ -166,5 +169,8 @@ int orri_meta_check_schema(struct orr_meta *m, struct orr_error *e);
 int orri_meta_migrate(struct orr_meta *m, struct orr_error *e);
 /* schema.c: the schema version this binary writes. */
 int orri_meta_schema_version(void);
+/* schema.c, for tests only: when > 0, orr_meta_open migrates no further
+ * than this version (to build an old database the next open upgrades). */
+extern int orri_meta_test_schema_limit;
 
 #endif

@@ -10,10 +10,9 @@
  * backends that run steps elsewhere).  Values a step returns are stored as
  * JSON blobs and handed, decoded, to the steps that take it as input.
  *
- * Seams for later work: a process pool in the local orchestrator, step
- * caching (skip a step whose code, params and input digests match an
- * earlier success), retries, timeouts and resuming a failed run hook into
- * run_ready()/finish_step() in runner.c.
+ * Steps never run in the runner's process: the orchestrator's workers do
+ * (see docs/orchestration.md for the execution model, the step cache,
+ * retries, resume and cancel).
  */
 #ifndef ORRI_RUNNER_RUNNER_H
 #define ORRI_RUNNER_RUNNER_H
@@ -50,21 +49,48 @@ int orri_dag_order(const char *workflow, const struct orri_dag_node *nodes,
 
 /* --- running ------------------------------------------------------------ */
 
+struct orr_run_report;
+
+/* What a progress callback is told about. */
+enum orr_run_event {
+    ORR_EV_STARTED = 0,         /* the run has an id; steps not yet run    */
+    ORR_EV_STEP_RUNNING,        /* a step (attempt) was handed to a worker */
+    ORR_EV_STEP_RETRY,          /* an attempt failed; another is scheduled */
+    ORR_EV_STEP_DONE,           /* final state reached (cache hits too)    */
+    ORR_EV_FINISHED
+};
+
 struct orr_run_options {
-    const char        *script_path;  /* the workflow file                   */
+    const char        *script_path;  /* the workflow file (NULL: resume)   */
     const char *const *params;       /* "key=value" overrides, or NULL      */
     size_t             n_params;
     int                print_stderr; /* 1: Lua print() goes to stderr       */
+    /* Orchestration (all optional, 0 = default). */
+    unsigned           jobs;         /* steps at once; 0: backend capacity  */
+    int                no_cache;     /* 1: run every step                   */
+    const char        *resume;       /* run id to continue, or NULL         */
+    /* Set (from a signal handler) to cancel the run: running steps are
+     * killed, the run ends "cancelled".  Checked between events. */
+    volatile int      *cancel;
+    /* Called in the runner's process (never concurrently).  `step` is an
+     * index into report->steps or (size_t)-1; `log_path` is the step's
+     * captured output on ORR_EV_STEP_DONE / _RETRY (may be NULL). */
+    void             (*progress)(void *ud, enum orr_run_event ev,
+                                 const struct orr_run_report *report,
+                                 size_t step, const char *log_path);
+    void              *progress_ud;
 };
 
 enum orr_step_status {
     ORR_STEP_PENDING = 0,       /* never started (the run stopped early)   */
     ORR_STEP_SUCCEEDED,
     ORR_STEP_FAILED,
-    ORR_STEP_SKIPPED            /* an input's step failed                  */
+    ORR_STEP_SKIPPED,           /* an input's step failed                  */
+    ORR_STEP_RUNNING,           /* while the run goes on                   */
+    ORR_STEP_CANCELLED          /* stopped by a cancel                     */
 };
 
-/* "pending", "succeeded", "failed", "skipped". */
+/* "pending", "succeeded", "failed", "skipped", "running", "cancelled". */
 ORR_API const char *orr_step_status_name(enum orr_step_status s);
 
 struct orr_step_artifact {
@@ -84,6 +110,10 @@ struct orr_step_report {
     uint64_t                 output_size;
     struct orr_step_artifact *artifacts;    /* stored with ctx:store       */
     size_t                   n_artifacts;
+    int                      cached;    /* outputs reused from an earlier
+                                           execution (or resumed)          */
+    int                      attempts;  /* executions (retries + 1)        */
+    char                     log[ORR_DIGEST_HEX_LEN + 1]; /* or ""         */
 };
 
 struct orr_run_report {
@@ -110,6 +140,16 @@ ORR_API int orr_workflow_run(struct orr_core *core,
                              struct orr_run_report **out,
                              struct orr_error *e);
 ORR_API void orr_run_report_free(struct orr_run_report *r);   /* NULL ok */
+
+/* Execute one step of a recorded run in this process, as remote backends
+ * do (`orrery step RUN STEP`): the workflow script is read back from
+ * storage, params from the run, inputs from the outputs its input steps
+ * recorded; the output, log and lineage are recorded as for a pool
+ * worker.  *output receives the value's digest. */
+ORR_API int orr_step_run(struct orr_core *core, const char *run_id,
+                         const char *step, int print_stderr,
+                         char output[ORR_DIGEST_HEX_LEN + 1],
+                         struct orr_error *e);
 
 /* Parse a --param value as the workflow sees it: "true"/"false" become
  * booleans, numbers (Lua syntax) numbers, anything else stays a string.

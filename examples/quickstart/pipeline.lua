@@ -1,14 +1,21 @@
--- examples/quickstart/pipeline.lua - the smallest useful Orrery workflow.
+-- examples/quickstart/pipeline.lua - the smallest useful Orrery workflow:
+-- load a data set, profile it, split it, train a model, evaluate it and
+-- promote it to cancer@champion when it beats the current champion.
 --
 --   ./build/orrery run examples/quickstart/pipeline.lua
 --   ./build/orrery run examples/quickstart/pipeline.lua --param sample=3
+--   ./build/orrery run examples/quickstart/pipeline.lua --param C=0.1
 --
--- ingest:    store the breast-cancer CSV as a content-addressed artifact
--- summarise: read it back (verified), compute rows, columns, class balance
---            and per-feature min/mean/max, log metrics to the run
+-- ingest:    load the breast-cancer CSV as a dataset (a content-addressed
+--            artifact: its digest is its version)
+-- summarise: rows, columns, class balance and per-feature min/mean/max,
+--            logged to the run
+-- split:     80/20, stratified by the label, seeded (reproducible)
+-- train:     L2-regularised logistic regression (the `linear` trainer)
+-- evaluate:  accuracy, ROC-AUC, ... on the held-out 20%, logged to the run
+-- gate:      register the model as cancer@champion if it beats the
+--            current champion (never cached: the registry changes)
 -- report:    print what happened
---
--- Later examples extend this same workflow: train, register, serve, monitor.
 local orrery = require "orrery"
 
 local wf = orrery.workflow {
@@ -16,63 +23,77 @@ local wf = orrery.workflow {
   params = {
     sample = 5,                  -- how many feature columns to profile
     target = "malignant",        -- the label column
+    C = 1.0,                     -- inverse regularisation strength
   },
 }
 
 -- Relative paths resolve against this file's folder, so the workflow runs
 -- from any directory.
-local raw = wf:step("ingest", function(ctx)
-  return ctx:store("../data/breast_cancer.csv", { kind = "dataset" })
+local data = wf:step("ingest", function(ctx)
+  return ctx:dataset("../data/breast_cancer.csv",
+                     { target = ctx.params.target })
 end)
 
--- Split one CSV line on commas (the data set has no quoted fields).
-local function split(line)
-  local out = {}
-  for field in (line .. ","):gmatch("([^,]*),") do out[#out + 1] = field end
-  return out
-end
-
-local summary = wf:step("summarise", { raw }, function(ctx, file)
-  local text = ctx:read(file)              -- the bytes, verified by digest
-  local header, rows = nil, {}
-  for line in text:gmatch("[^\r\n]+") do
-    if not header then header = split(line) else rows[#rows + 1] = split(line) end
-  end
+local summary = wf:step("summarise", { data }, function(ctx, ds)
   local target = ctx.params.target
-  local tcol
-  for i, name in ipairs(header) do if name == target then tcol = i end end
-  assert(tcol, "no column named " .. target)
-
+  local stats = ds:describe()
   local positives = 0
-  for _, r in ipairs(rows) do
-    if tonumber(r[tcol]) == 1 then positives = positives + 1 end
+  for _, v in ipairs(ds:column(target)) do
+    if v == 1 then positives = positives + 1 end
   end
-
   local features = {}
-  for i = 1, math.min(ctx.params.sample, #header - 1) do
-    local lo, hi, sum = math.huge, -math.huge, 0
-    for _, r in ipairs(rows) do
-      local v = tonumber(r[i])
-      lo, hi, sum = math.min(lo, v), math.max(hi, v), sum + v
-    end
-    features[#features + 1] = { name = header[i], min = lo, max = hi,
-                                mean = sum / #rows }
+  for i, name in ipairs(ds.columns) do
+    if i > ctx.params.sample then break end
+    local s = stats[name]
+    features[#features + 1] = { name = name, min = s.min, max = s.max,
+                                mean = s.mean }
   end
-
-  ctx:log("rows=%d columns=%d %s=%d", #rows, #header, target, positives)
-  ctx:log_metric("rows", #rows)
-  ctx:log_metric("positive_rate", positives / #rows)
+  ctx:log("rows=%d columns=%d %s=%d", ds.rows, #ds.columns, target,
+          positives)
+  ctx:log_metric("rows", ds.rows)
+  ctx:log_metric("positive_rate", positives / ds.rows)
   return {
-    dataset = file.artifact,
-    rows = #rows,
-    columns = #header,
+    dataset = ds.hash,
+    rows = ds.rows,
+    columns = #ds.columns,
     target = target,
-    classes = { positive = positives, negative = #rows - positives },
+    classes = { positive = positives, negative = ds.rows - positives },
     features = features,
   }
 end)
 
-wf:step("report", { summary }, function(ctx, s)
+local split = wf:step("split", { data }, function(ctx, ds)
+  return ds:split { test = 0.2, seed = 7, stratify = true }
+end)
+
+local model = wf:step("train", { split }, function(ctx, s)
+  return ctx:train("linear", s.train, { C = ctx.params.C })
+end)
+
+local evaluation = wf:step("evaluate", { model, split }, function(ctx, m, s)
+  local r = m:evaluate(s.test)          -- logged to the run as metrics
+  print(("test accuracy %.4f, ROC-AUC %.4f (%d rows)"):format(
+    r.accuracy, r.roc_auc, s.test.rows))
+  return { accuracy = r.accuracy, roc_auc = r.roc_auc, model = m.digest }
+end)
+
+-- Promote only a better model (the continuous-evaluation principle).  The
+-- registry is state outside the workflow, so this step is never served
+-- from the cache: it always compares with the champion of the moment.
+wf:step("gate", { model, evaluation }, function(ctx, m, e)
+  local champion = orrery.models.metric("models:/cancer@champion",
+                                        "roc_auc", 0)
+  if e.roc_auc > champion then
+    orrery.models.register("cancer", m, { alias = "champion" })
+    print(("promoted to cancer@champion (ROC-AUC %.4f > %.4f)"):format(
+      e.roc_auc, champion))
+  else
+    print(("kept the champion (ROC-AUC %.4f <= %.4f)"):format(
+      e.roc_auc, champion))
+  end
+end, { cache = false })
+
+wf:step("report", { summary, evaluation }, function(ctx, s, e)
   print(("%d rows, %d columns; %s: %d positive, %d negative (%.1f%%)"):format(
     s.rows, s.columns, s.target, s.classes.positive, s.classes.negative,
     100 * s.classes.positive / s.rows))
@@ -81,6 +102,7 @@ wf:step("report", { summary }, function(ctx, s)
     print(("%-24s %10.4g %10.4g %10.4g"):format(f.name, f.min, f.mean, f.max))
   end
   print("dataset artifact " .. s.dataset)
+  print("model artifact " .. e.model)
 end)
 
 return wf

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
+#include "meta/meta_internal.h"
 #include "test.h"
 
 static void test_create_reopen(void)
@@ -25,7 +26,8 @@ static void test_create_reopen(void)
     new_run(m, id);
     orr_meta_close(m);
 
-    CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+    CHECK_INT(sql_int(path, "PRAGMA user_version"),
+              orri_meta_schema_version());
     CHECK_INT(sql_int(path, "PRAGMA application_id"), 0x4F525259);
     CHECK_INT(sql_int(path, "SELECT count(*) FROM runs"), 1);
     /* WAL is persistent in the file header. */
@@ -73,7 +75,8 @@ static void test_newer_schema_refused(void)
     CHECK(m == NULL);
     char want[1200];
     snprintf(want, sizeof want, "database %s has schema version 99, this "
-             "orrery understands up to 1: upgrade orrery", path);
+             "orrery understands up to %d: upgrade orrery", path,
+             orri_meta_schema_version());
     CHECK_STR(e.msg, want);
     /* Refused, not downgraded. */
     CHECK_INT(sql_int(path, "PRAGMA user_version"), 99);
@@ -349,7 +352,8 @@ static void test_concurrent_create(void)
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     CHECK_INT(sql_int(path, "SELECT count(*) FROM runs"), 4);
-    CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+    CHECK_INT(sql_int(path, "PRAGMA user_version"),
+              orri_meta_schema_version());
     tmp_rm(dir);
 }
 

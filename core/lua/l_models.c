@@ -1,0 +1,226 @@
+/*
+ * lua/l_models.c - orrery.models: register, get, metric, set_alias.
+ *
+ *   orrery.models.register(name, model_or_digest, {alias=, run=, flavor=,
+ *                          datasets=, description=, reason=}) -> version
+ *   orrery.models.get(uri)                -> table | nil, msg, code
+ *   orrery.models.metric(uri, key, default) -> number
+ *   orrery.models.set_alias(name, alias, version [, reason]) -> true
+ *
+ * Inside a step, register defaults run= to the step's run and records
+ * the run's dataset artifacts as what the version was trained on.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "core.h"
+#include "lua/l_registry.h"
+#include "lua/lua_runtime.h"
+#include "meta/registry.h"
+#include "meta/run_handle.h"
+#include "storage/artifacts.h"
+
+struct orr_meta *orri_lua_meta(lua_State *L)
+{
+    struct orri_lua_rt *rt = orri_lua_rt(L);
+    struct orr_meta *m = NULL;
+    struct orr_error e = {0};
+    if (rt && rt->run && rt->run->meta)
+        return rt->run->meta;
+    if (!rt || !rt->core)
+        luaL_error(L, "no site is open (the registry needs a metadata "
+                   "store)");
+    if (orr_core_meta(rt->core, &m, &e))
+        luaL_error(L, "metadata: %s", e.msg);
+    return m;
+}
+
+static int fail3(lua_State *L, const struct orr_error *e)
+{
+    luaL_pushfail(L);
+    lua_pushstring(L, e->msg);
+    lua_pushinteger(L, e->code);
+    return 3;
+}
+
+static void push_version(lua_State *L, const struct orr_model_version *v)
+{
+    lua_createtable(L, 0, 9);
+    lua_pushstring(L, v->name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, (lua_Integer)v->version);
+    lua_setfield(L, -2, "version");
+    lua_pushfstring(L, "models:/%s/%I", v->name, (lua_Integer)v->version);
+    lua_setfield(L, -2, "uri");
+    lua_pushstring(L, v->artifact);
+    lua_setfield(L, -2, "artifact");
+    lua_pushinteger(L, (lua_Integer)v->artifact_size);
+    lua_setfield(L, -2, "size");
+    lua_pushstring(L, v->status);
+    lua_setfield(L, -2, "status");
+    lua_pushinteger(L, (lua_Integer)v->created_ms);
+    lua_setfield(L, -2, "created_ms");
+    if (v->run_id[0]) {
+        lua_pushstring(L, v->run_id);
+        lua_setfield(L, -2, "run_id");
+    }
+    if (v->flavor[0]) {
+        lua_pushstring(L, v->flavor);
+        lua_setfield(L, -2, "flavor");
+    }
+    if (v->description[0]) {
+        lua_pushstring(L, v->description);
+        lua_setfield(L, -2, "description");
+    }
+}
+
+/* The digest in a model argument: a digest string, or a table with
+ * .artifact or .digest (what ctx:store returns). */
+static const char *model_digest(lua_State *L, int arg)
+{
+    const char *d = orri_lua_model_digest(L, arg);  /* a trained model */
+    if (d) {
+        /* found */
+    } else if (lua_type(L, arg) == LUA_TSTRING) {
+        d = lua_tostring(L, arg);
+    } else if (lua_type(L, arg) == LUA_TTABLE) {
+        if (lua_getfield(L, arg, "artifact") == LUA_TSTRING ||
+            (lua_pop(L, 1), lua_getfield(L, arg, "digest")) == LUA_TSTRING)
+            d = lua_tostring(L, -1);
+        lua_pop(L, 1);      /* the table keeps the string alive */
+    }
+    luaL_argcheck(L, d != NULL, arg, "expected a model (what ctx:train "
+                  "returned), a model artifact or a digest");
+    return d;
+}
+
+static const char *opt_field(lua_State *L, int t, const char *k)
+{
+    if (lua_isnoneornil(L, t))
+        return NULL;
+    lua_getfield(L, t, k);
+    const char *s = luaL_optstring(L, -1, NULL);
+    lua_pop(L, 1);          /* the options table keeps the string alive */
+    return s;
+}
+
+static int l_register(lua_State *L)
+{
+    struct orri_lua_rt *rt = orri_lua_rt(L);
+    struct orr_model_version_spec s = {.artifact_size = -1};
+    const char *datasets[ORR_DATASETS_MAX];
+    s.name = luaL_checkstring(L, 1);
+    s.artifact = model_digest(L, 2);
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    s.alias = opt_field(L, 3, "alias");
+    s.run_id = opt_field(L, 3, "run");
+    s.flavor = opt_field(L, 3, "flavor");
+    if (!s.flavor)
+        s.flavor = orri_lua_model_flavor(L, 2);
+    s.description = opt_field(L, 3, "description");
+    s.reason = opt_field(L, 3, "reason");
+    if (!s.run_id && rt && rt->run)
+        s.run_id = rt->run->id;
+    if (!lua_isnoneornil(L, 3) &&
+        lua_getfield(L, 3, "datasets") == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        luaL_argcheck(L, n <= ORR_DATASETS_MAX, 3, "too many datasets");
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -1, i);
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_getfield(L, -1, "artifact");
+                lua_replace(L, -2);
+            }
+            datasets[s.n_datasets++] = luaL_checkstring(L, -1);
+            lua_pop(L, 1);  /* the datasets table keeps it alive */
+        }
+    }
+    if (!lua_isnoneornil(L, 3))
+        lua_pop(L, 1);
+    s.datasets = datasets;
+    s.datasets_from_run = s.n_datasets == 0;
+    struct orr_meta *m = orri_lua_meta(L);
+    struct orr_error e = {0};
+    if (orr_digest_is_valid(s.artifact) && rt && rt->core) {
+        struct orr_instance *st = NULL;
+        struct orr_blob_info info;
+        if (!orr_core_storage(rt->core, &st, &e) &&
+            !orr_storage_stat(st, s.artifact, &info, &e))
+            s.artifact_size = (int64_t)info.size;
+    }
+    int64_t version = 0;
+    struct orr_model_version v;
+    char uri[ORR_MODEL_NAME_MAX + 32];
+    if (orr_registry_register(m, &s, &version, &e))
+        return luaL_error(L, "orrery.models.register: %s", e.msg);
+    snprintf(uri, sizeof uri, "%s/%lld", s.name, (long long)version);
+    if (orr_registry_resolve(m, uri, &v, &e))
+        return luaL_error(L, "orrery.models.register: %s", e.msg);
+    push_version(L, &v);
+    return 1;
+}
+
+static int l_get(lua_State *L)
+{
+    const char *uri = luaL_checkstring(L, 1);
+    struct orr_meta *m = orri_lua_meta(L);
+    struct orr_model_version v;
+    struct orr_error e = {0};
+    if (orr_registry_resolve(m, uri, &v, &e)) {
+        if (e.code == ORR_EINVAL)
+            return luaL_error(L, "orrery.models.get: %s", e.msg);
+        return fail3(L, &e);
+    }
+    push_version(L, &v);
+    return 1;
+}
+
+static int l_metric(lua_State *L)
+{
+    const char *uri = luaL_checkstring(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    int has_default = !lua_isnoneornil(L, 3);
+    struct orr_meta *m = orri_lua_meta(L);
+    struct orr_model_version v;
+    struct orr_error e = {0};
+    double value = 0;
+    int rc = orr_registry_resolve(m, uri, &v, &e);
+    if (rc == ORR_EINVAL)
+        return luaL_error(L, "orrery.models.metric: %s", e.msg);
+    if (!rc)
+        rc = orr_registry_metric(m, v.name, v.version, key, &value, &e);
+    if (rc == ORR_ENOTFOUND && has_default) {
+        lua_pushvalue(L, 3);
+        return 1;
+    }
+    if (rc)
+        return luaL_error(L, "orrery.models.metric: %s", e.msg);
+    lua_pushnumber(L, value);
+    return 1;
+}
+
+static int l_set_alias(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *alias = luaL_checkstring(L, 2);
+    lua_Integer version = luaL_checkinteger(L, 3);
+    const char *reason = luaL_optstring(L, 4, NULL);
+    struct orr_meta *m = orri_lua_meta(L);
+    struct orr_error e = {0};
+    if (orr_registry_alias_set(m, name, alias, (int64_t)version, reason, &e))
+        return luaL_error(L, "orrery.models.set_alias: %s", e.msg);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+void orri_lua_open_models(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        {"register", l_register}, {"get", l_get}, {"metric", l_metric},
+        {"set_alias", l_set_alias}, {NULL, NULL}
+    };
+    luaL_newlib(L, funcs);
+}
