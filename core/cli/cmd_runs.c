@@ -296,6 +296,13 @@ static void print_show(const json_t *doc)
     if (script)
         printf("  script    %s%s%.12s%s\n", script, hash ? " (sha256 " : "",
                hash ? hash : "", hash ? ")" : "");
+    const char *commit = json_string_value(json_object_get(doc,
+                                                           "git_commit"));
+    if (commit)
+        printf("  git       %.12s%s\n", commit,
+               json_is_true(json_object_get(doc, "git_dirty")) ||
+               json_integer_value(json_object_get(doc, "git_dirty")) == 1
+                   ? " (uncommitted changes)" : "");
     print_kv("params", json_object_get(doc, "params"));
     print_kv("tags", json_object_get(doc, "tags"));
     const json_t *metrics = json_object_get(doc, "metrics");

@@ -14,6 +14,7 @@
 
 #include "core.h"
 #include "data/metrics.h"
+#include "meta/registry.h"
 #include "plugin/model.h"
 #include "storage/artifacts.h"
 #include "util/error.h"
@@ -318,6 +319,18 @@ ORR_API int orr_model_open(struct orr_core *core, const char *digest_or_dir,
     *out = NULL;
     memset(mf, 0, sizeof *mf);
     int rc;
+    /* A registry URI (models:/name/3, models:/name@alias) names the
+     * version's model artifact. */
+    struct orr_model_version v;
+    if (!strncmp(digest_or_dir, "models:/", 8)) {
+        struct orr_meta *meta;
+        rc = orr_core_meta(core, &meta, e);
+        if (!rc)
+            rc = orr_registry_resolve(meta, digest_or_dir, &v, e);
+        if (rc)
+            return rc;
+        digest_or_dir = v.artifact;
+    }
     if (orr_digest_is_valid(digest_or_dir)) {
         struct orr_instance *st;
         char dir[4096];

@@ -36,8 +36,8 @@ static const char *const sql[ORRI_ST_COUNT] = {
     [ORRI_ST_ROLLBACK] = "ROLLBACK",
     [ORRI_ST_RUN_INSERT] =
         "INSERT INTO runs (uuid, workflow, script_path, script_hash, user,"
-        " host, status, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-        " 'running', ?7)",
+        " host, status, start_ms, git_commit, git_dirty) VALUES (?1, ?2,"
+        " ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9)",
     [ORRI_ST_RUN_END] =
         "UPDATE runs SET status = ?2, end_ms = ?3 WHERE id = ?1",
     [ORRI_ST_RUN_ROWID] = "SELECT id FROM runs WHERE uuid = ?1",
@@ -521,6 +521,13 @@ ORR_API int orr_meta_run_begin(struct orr_meta *m,
     sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, hostname, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, orri_meta_now_ms());
+    if (spec->git_commit && spec->git_commit[0]) {
+        sqlite3_bind_text(st, 8, spec->git_commit, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, spec->git_dirty != 0);
+    } else {
+        sqlite3_bind_null(st, 8);
+        sqlite3_bind_null(st, 9);
+    }
     rc = orri_meta_exec(m, ORRI_ST_RUN_INSERT, e, "recording a run");
     if (!rc) {
         orri_meta_run_cache_put(m, id, sqlite3_last_insert_rowid(m->db));

@@ -40,6 +40,10 @@ struct orr_run_spec {
     const char *script_hash;    /* hex SHA-256 of its text, or NULL         */
     const char *user;           /* or NULL: taken from the environment      */
     const char *host;           /* or NULL: gethostname()                   */
+    const char *git_commit;     /* HEAD of the workflow's repository, or
+                                   NULL outside a repository               */
+    int         git_dirty;      /* with git_commit: 1 if tracked files had
+                                   uncommitted changes                      */
 };
 
 /* Open or create the database (and its directory), apply migrations.

@@ -37,6 +37,7 @@
 #include "meta/run_handle.h"
 #include "plugin/registry.h"
 #include "runner/orch_internal.h"
+#include "runner/provenance.h"
 #include "storage/artifacts.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -458,9 +459,24 @@ static int log_params(struct runner *r, struct orr_error *e)
         lua_getfield(L, r->params_idx, keys[i]);
         char *text = NULL;
         size_t len;
+        char num[64];
         if (lua_type(L, -1) == LUA_TSTRING) {
             rc = orr_meta_log_param(r->meta, r->run.id, keys[i],
                                     lua_tostring(L, -1), e);
+        } else if (lua_type(L, -1) == LUA_TNUMBER) {
+            /* As a person wrote it: 0.1, not 0.10000000000000001. */
+            if (lua_isinteger(L, -1)) {
+                snprintf(num, sizeof num, "%lld",
+                         (long long)lua_tointeger(L, -1));
+            } else {
+                double d = lua_tonumber(L, -1);
+                for (int prec = 1; prec <= 17; prec++) {
+                    snprintf(num, sizeof num, "%.*g", prec, d);
+                    if (strtod(num, NULL) == d)
+                        break;
+                }
+            }
+            rc = orr_meta_log_param(r->meta, r->run.id, keys[i], num, e);
         } else {
             rc = orri_json_encode_lua(L, -1, &text, &len, e);
             if (rc)
@@ -1529,13 +1545,23 @@ ORR_API int orr_workflow_run(struct orr_core *core,
         rc = orr_meta_artifact(r.meta, 0, ORR_EVENT_INPUT,
                                r.rep->script_digest, r.script_len, "script",
                                base ? base + 1 : abs, e);
+        char git_dir[4096], commit[41];
+        int dirty = 0;
+        if (orri_path_dirname(git_dir, sizeof git_dir, abs, NULL) ||
+            !orri_git_info(git_dir, commit, &dirty))
+            commit[0] = '\0';
         struct orr_run_spec spec = {
             .workflow = r.rep->workflow,
             .script_path = abs,
             .script_hash = r.rep->script_digest,
+            .git_commit = commit[0] ? commit : NULL,
+            .git_dirty = dirty,
         };
         if (!rc)
             rc = orr_meta_run_begin(r.meta, &spec, r.run.id, e);
+        if (!rc)
+            rc = orr_meta_set_tag(r.meta, r.run.id, "orrery.version",
+                                  orri_orrery_version(), e);
         if (!rc)
             rc = orri_ostore_run_put(r.os, r.run.id, r.rep->workflow,
                                      r.rep->script_digest, abs,
@@ -1574,6 +1600,11 @@ ORR_API int orr_workflow_run(struct orr_core *core,
     r.rep->status = r.cancelled ? ORR_RUN_CANCELLED :
                     r.first_code ? ORR_RUN_FAILED : ORR_RUN_SUCCEEDED;
     struct orr_error e2 = {0};
+    /* The plugins this run loaded, for reproducing it. */
+    char *plugins = orri_plugin_versions(orr_core_registry(core));
+    if (plugins)
+        orr_meta_set_tag(r.meta, r.run.id, "orrery.plugins", plugins, &e2);
+    free(plugins);
     if (orr_meta_run_end(r.meta, r.run.id, r.rep->status, &e2) ||
         orr_meta_flush(r.meta, &e2)) {
         run_failure(&r, e2.code, e2.msg);

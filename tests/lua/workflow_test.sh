@@ -210,6 +210,51 @@ case_usage() {
   expect_out "Usage: orrery run FILE.lua"
 }
 
+# A run records the code it ran: the workflow's git commit and whether
+# tracked files had uncommitted changes, orrery's and the plugins' versions.
+case_provenance() {
+  local repo="$tmp/repo"
+  mkdir -p "$repo"
+  cp "$root/tests/bench/empty.lua" "$repo/wf.lua"
+  git -C "$repo" init -q &&
+    git -C "$repo" -c user.name=t -c user.email=t@t add wf.lua &&
+    git -C "$repo" -c user.name=t -c user.email=t@t commit -qm one ||
+    { fail "git setup"; return; }
+  local head
+  head=$(git -C "$repo" rev-parse HEAD)
+  run run "$repo/wf.lua" --json
+  expect_rc 0
+  local id
+  id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$tmp/out")
+  run runs export "$id" --json
+  python3 - "$tmp/out" "$head" 0 <<'PY' || fail "clean run provenance"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d.get("run", d)
+assert r["git_commit"] == sys.argv[2], r
+assert r["git_dirty"] == int(sys.argv[3]), r
+tags = r.get("tags") or d.get("tags")
+assert tags["orrery.version"], tags
+assert "storage-fs" in tags["orrery.plugins"], tags
+assert "orchestrator-local" in tags["orrery.plugins"], tags
+PY
+  echo "-- edited" >>"$repo/wf.lua"
+  run run "$repo/wf.lua" --json
+  expect_rc 0
+  id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$tmp/out")
+  run runs export "$id" --json
+  python3 - "$tmp/out" "$head" 1 <<'PY' || fail "dirty run provenance"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d.get("run", d)
+assert r["git_commit"] == sys.argv[2] and r["git_dirty"] == int(sys.argv[3]), r
+PY
+  # outside a repository nothing is recorded, and nothing fails
+  cp "$root/tests/bench/empty.lua" "$tmp/plain.lua"
+  run run "$tmp/plain.lua" --json
+  expect_rc 0
+}
+
 case_storage() {
   run run "$wfs/storage.lua"
   expect_rc 0

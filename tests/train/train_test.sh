@@ -162,6 +162,15 @@ case_evaluate_cli() {
   expect_rc 1
   run evaluate "$model"
   expect_rc 2
+  # a registry URI is accepted wherever a model is expected
+  run models register penguins --artifact "$model"
+  expect_rc 0
+  run evaluate models:/penguins/1 "$data/penguins.csv" --json
+  expect_rc 0
+  /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["rows"]==344 and d["accuracy"]>0.95, d' "$tmp/out" || fail "evaluate by URI"
+  run evaluate models:/penguins@nope "$data/penguins.csv"
+  expect_rc 1
+  expect_err "has no alias 'nope'"
 }
 
 case_bad_input() {
