@@ -8,11 +8,12 @@ set -euo pipefail
 ORR_BUILD_PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-  libssl-dev libcsv-dev
+  libssl-dev libcsv-dev libxgboost-dev
+  libmicrohttpd-dev
 )
 # What the test suite uses on top: sanitizer runtimes come with gcc;
 # `time` reports max RSS in benchmarks; python3 serves fixtures.
-ORR_TEST_PACKAGES=(python3 time python3-sklearn)
+ORR_TEST_PACKAGES=(python3 time python3-sklearn wrk python3-xgboost)
 
 orr_missing_packages() {
   local p missing=()

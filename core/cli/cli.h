@@ -41,6 +41,9 @@ int orr_cmd_step(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_logs(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_runs(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_metrics(int argc, char **argv, const struct orr_cli_globals *g);
+int orr_cmd_reproduce(int argc, char **argv,
+                      const struct orr_cli_globals *g);
+int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g);
 
 /* Print "orrery <cmd>: <message>" on stderr; returns ORR_EXIT_FAIL. */
 int orr_cli_fail(const char *cmd, const struct orr_error *e);

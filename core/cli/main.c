@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"run",      orr_cmd_run,      "run a workflow (orrery run pipeline.lua)"},
     {"step",     orr_cmd_step,     "run one step of a recorded run (backends)"},
     {"logs",     orr_cmd_logs,     "show the captured output of a run's steps"},
+    {"reproduce", orr_cmd_reproduce, "re-run a run, compare output hashes"},
     /* tracking and lineage */
     {"runs",     orr_cmd_runs,     "list, show, compare, export, import runs"},
     {"metrics",  orr_cmd_metrics,  "print or plot a run's metric series"},
@@ -27,6 +28,7 @@ static const struct command commands[] = {
     {"data",     orr_cmd_data,     "add and show named dataset versions"},
     {"evaluate", orr_cmd_evaluate, "evaluate a model on a dataset"},
     {"models",   orr_cmd_models,   "model registry: register, alias, gate"},
+    {"serve",    orr_cmd_serve,    "serve registered models over HTTP"},
     /* the site */
     {"gc",       orr_cmd_gc,       "delete stored blobs nothing references"},
     {"plugins",  orr_cmd_plugins,  "list plugins, their backends and refusals"},

@@ -3,11 +3,11 @@
  * cancer` makes datasets:/cancer/1, /2, ... like DVC, each version a
  * dataset artifact (content hash) recorded in the metadata store.
  *
- * Interim storage (until the registry has a dataset_versions table, see
- * docs/training.md): each version is a small pointer artifact of kind
- * "dataset-version" named NAME whose `uri` is "artifact:<dataset digest>";
- * version N is the N-th such row by id.  Adding the same content as the
- * latest version again makes no new version.
+ * Versions are rows of the metadata store's dataset_versions table
+ * (meta/datasets.h, schema migration 3, which also carried over the
+ * interim "dataset-version" pointer artifacts of older databases).
+ * Adding the same content as the latest version again makes no new
+ * version.
  */
 #ifndef ORRI_DATA_NAMES_H
 #define ORRI_DATA_NAMES_H

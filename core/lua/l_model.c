@@ -116,6 +116,12 @@ static int to_cfg(lua_State *L, int idx, struct orr_cfg *t, int depth,
             return ORR_EINVAL;
         }
         struct orr_cfg *node = NULL;
+        /* params.valid = dataset: the fit's validation set, not a cfg. */
+        if (depth == 0 && !strcmp(k, "valid") &&
+            luaL_testudata(L, -1, ORRI_LUA_DATASET_MT)) {
+            lua_pop(L, 1);
+            continue;
+        }
         switch (lua_type(L, -1)) {
         case LUA_TBOOLEAN:
             node = orr_cfg_set_bool(t, k, lua_toboolean(L, -1), "ctx:train");
@@ -187,6 +193,18 @@ int orri_lua_ctx_train(lua_State *L)
     int rc = ORR_OK;
     uint64_t seed = 0;
     unsigned threads = 1;
+    struct orr_dataset *valid = NULL;
+    const char *valid_digest = NULL;
+    if (!lua_isnoneornil(L, 4)) {
+        if (lua_getfield(L, 4, "valid") != LUA_TNIL) {
+            valid = orri_lua_check_dataset(L, -1);
+            if (valid->view.target == ORR_NO_TARGET)
+                return luaL_error(L, "ctx:train: the validation set has no "
+                                  "target");
+            valid_digest = orri_lua_dataset_digest(L, -1);
+        }
+        lua_pop(L, 1);          /* still referenced by the params table */
+    }
     if (!(j.params = orr_cfg_new_table()))
         return luaL_error(L, "out of memory");
     if (!lua_isnoneornil(L, 4)) {
@@ -217,7 +235,8 @@ int orri_lua_ctx_train(lua_State *L)
         j.have_dir = 1;
     if (!rc) {
         struct orr_fit_request req = {
-            .size = sizeof req, .train = &ds->view, .params = j.params,
+            .size = sizeof req, .train = &ds->view,
+            .valid = valid ? &valid->view : NULL, .params = j.params,
             .run = rt->run, .out_dir = j.dir, .seed = seed,
             .threads = threads,
         };
@@ -253,13 +272,18 @@ int orri_lua_ctx_train(lua_State *L)
     uint64_t size = 0;
     char label[96];
     snprintf(label, sizeof label, "%s-model", name);
+    /* Load before storing: a model no runtime loads (an unknown flavor,
+     * corrupt files) is never stored. */
+    if (!rc)
+        rc = orr_model_load(rt->core, mf->flavor, j.dir, &u->m, &e);
     if (!rc)
         rc = orr_model_store_dir(st, j.dir, mf, u->digest, &size, &e);
     if (!rc)
         rc = record(rt, ORR_EVENT_INPUT, digest, 0, "dataset",
                     ds->source ? ds->source : "dataset", &e);
-    if (!rc)
-        rc = orr_model_load(rt->core, mf->flavor, j.dir, &u->m, &e);
+    if (!rc && valid_digest)
+        rc = record(rt, ORR_EVENT_INPUT, valid_digest, 0, "dataset",
+                    valid->source ? valid->source : "dataset", &e);
     if (!rc)
         rc = record(rt, ORR_EVENT_OUTPUT, u->digest, 0, "model", label,
                     &e);        /* the manifest's size: stat'ed */

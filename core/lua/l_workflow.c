@@ -16,6 +16,7 @@
 
 #include <lauxlib.h>
 
+#include "lua/l_sweep.h"
 #include "lua/lua_runtime.h"
 
 struct l_workflow {
@@ -340,6 +341,10 @@ static int l_wf_index(lua_State *L)
     const char *k = luaL_checkstring(L, 2);
     if (!strcmp(k, "step")) {
         lua_pushcfunction(L, l_step);
+        return 1;
+    }
+    if (!strcmp(k, "sweep")) {
+        lua_pushcfunction(L, orri_lua_sweep);
         return 1;
     }
     push_state(L, 1);

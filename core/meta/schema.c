@@ -221,6 +221,56 @@ static const char *const migrations[] = {
     "CREATE INDEX alerts_version ON alerts (version_id);"
     "CREATE INDEX alerts_open    ON alerts (created_ms)"
     "  WHERE acknowledged_ms IS NULL;",
+
+    /* 3: the runner's tables (orch_*: created on the fly by the runner
+     * before this migration, hence IF NOT EXISTS, so such databases
+     * migrate with their rows) and named dataset versions, which were
+     * artifacts of kind 'dataset-version' (uri 'artifact:DIGEST') before:
+     * version N of a name was its N-th such row. */
+    "CREATE TABLE IF NOT EXISTS orch_runs ("
+    "  run_uuid      TEXT PRIMARY KEY,"
+    "  workflow      TEXT NOT NULL,"
+    "  script_digest TEXT NOT NULL,"
+    "  script_path   TEXT NOT NULL,"
+    "  params_json   TEXT NOT NULL,"
+    "  updated_ms    INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS orch_steps ("
+    "  run_uuid    TEXT NOT NULL,"
+    "  name        TEXT NOT NULL,"
+    "  step_id     INTEGER,"
+    "  status      TEXT NOT NULL,"
+    "  cached      INTEGER NOT NULL DEFAULT 0,"
+    "  attempts    INTEGER NOT NULL DEFAULT 0,"
+    "  cache_key   TEXT,"
+    "  output      TEXT,"
+    "  output_size INTEGER,"
+    "  log         TEXT,"
+    "  error       TEXT,"
+    "  duration_ms REAL,"
+    "  seq         INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_uuid, name)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS orch_cache ("
+    "  cache_key   TEXT PRIMARY KEY,"
+    "  output      TEXT NOT NULL,"
+    "  output_size INTEGER NOT NULL,"
+    "  plugins     TEXT NOT NULL,"
+    "  run_uuid    TEXT NOT NULL,"
+    "  step_id     INTEGER NOT NULL,"
+    "  created_ms  INTEGER NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE dataset_versions ("
+    "  name        TEXT    NOT NULL,"
+    "  version     INTEGER NOT NULL CHECK (version >= 1),"
+    "  artifact_id INTEGER NOT NULL REFERENCES artifacts (id),"
+    "  created_ms  INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, version)) WITHOUT ROWID;"
+    "CREATE INDEX dataset_versions_artifact"
+    "  ON dataset_versions (artifact_id);"
+    "INSERT INTO dataset_versions (name, version, artifact_id, created_ms)"
+    "  SELECT v.name, row_number() OVER (PARTITION BY v.name ORDER BY v.id),"
+    "         d.id, v.created_ms"
+    "  FROM artifacts v JOIN artifacts d ON d.digest = substr(v.uri, 10)"
+    "  WHERE v.kind = 'dataset-version' AND v.uri LIKE 'artifact:%';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))

@@ -35,8 +35,8 @@ void orri_sha256_hex(struct orri_sha256 *c, char out[65]);
 
 /* --- the orchestration store (store.c) ----------------------------------
  *
- * Tables created idempotently at open (the lead folds them into a schema
- * migration later; docs/orchestration.md has the SQL):
+ * Tables of schema migration 3 (core/meta/schema.c; opening the store
+ * migrates an older database first):
  *   orch_runs  (run_uuid PK, workflow, script_digest, script_path,
  *               params_json, updated_ms)
  *   orch_steps (run_uuid, name PK; step_id, status, cached, attempts,

@@ -618,34 +618,31 @@ static void hash_lines(struct orri_sha256 *c, const char *text, size_t len,
     orri_sha256_field(c, from, (size_t)(p - from));
 }
 
-/* Hash what defines step i's result: its function's source text and the
- * plain values it captures, the run's params, its inputs' digests. */
-static void cache_key(struct runner *r, size_t i, char out[65])
+/* Hash the function on top of the stack (left there): its source text
+ * and the plain values it captures; functions it captures (a helper
+ * defined above the step, a sweep's trainer function) are hashed the
+ * same way, `depth` levels down. */
+static void hash_fn(struct runner *r, struct orri_sha256 *c, int depth)
 {
     lua_State *L = r->L;
-    struct step *s = &r->steps[i];
-    struct orri_sha256 c;
-    orri_sha256_init(&c);
-    orri_sha256_field(&c, "orrery-step-v1", 14);
-    orri_lua_workflow_push_fn(L, r->wf_idx, i);
     lua_Debug ar;
     lua_pushvalue(L, -1);
     lua_getinfo(L, ">S", &ar);
     const char *src = ar.source ? ar.source : "";
     if (!strcmp(ar.what, "C")) {
-        orri_sha256_field(&c, "C", 1);
+        orri_sha256_field(c, "C", 1);
     } else if (src[0] == '@' && r->chunkname.data &&
                !strcmp(src, r->chunkname.data)) {
-        hash_lines(&c, r->script_text, r->script_len, ar.linedefined,
+        hash_lines(c, r->script_text, r->script_len, ar.linedefined,
                    ar.lastlinedefined);
     } else if (src[0] == '@' || src[0] == '=') {
-        /* Another file (a required module): its name and lines; its text
-         * is not re-read here, so edits there need --no-cache. */
-        orri_sha256_field(&c, src, strlen(src));
-        orri_sha256_field(&c, &ar.linedefined, sizeof ar.linedefined);
+        /* Another file (a required module) or orrery's own code: its name
+         * and lines; its text is not re-read here, so edits there need
+         * --no-cache. */
+        orri_sha256_field(c, src, strlen(src));
+        orri_sha256_field(c, &ar.linedefined, sizeof ar.linedefined);
     } else {
-        hash_lines(&c, src, strlen(src), ar.linedefined,
-                   ar.lastlinedefined);
+        hash_lines(c, src, strlen(src), ar.linedefined, ar.lastlinedefined);
     }
     /* Captured plain values (a threshold defined above the step...). */
     for (int u = 1; ; u++) {
@@ -656,12 +653,28 @@ static void cache_key(struct runner *r, size_t i, char out[65])
         if (t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN) {
             size_t n;
             const char *v = luaL_tolstring(L, -1, &n);
-            orri_sha256_field(&c, name, strlen(name));
-            orri_sha256_field(&c, v, n);
+            orri_sha256_field(c, name, strlen(name));
+            orri_sha256_field(c, v, n);
             lua_pop(L, 1);
+        } else if (t == LUA_TFUNCTION && depth > 0) {
+            orri_sha256_field(c, name, strlen(name));
+            hash_fn(r, c, depth - 1);
         }
         lua_pop(L, 1);
     }
+}
+
+/* Hash what defines step i's result: its function's source text and the
+ * values it captures, the run's params, its inputs' digests. */
+static void cache_key(struct runner *r, size_t i, char out[65])
+{
+    lua_State *L = r->L;
+    struct step *s = &r->steps[i];
+    struct orri_sha256 c;
+    orri_sha256_init(&c);
+    orri_sha256_field(&c, "orrery-step-v1", 14);
+    orri_lua_workflow_push_fn(L, r->wf_idx, i);
+    hash_fn(r, &c, 2);
     lua_pop(L, 1);
     orri_sha256_field(&c, r->params_json, r->params_len);
     for (size_t k = 0; k < s->n_inputs; k++)
@@ -1026,6 +1039,29 @@ static void submit(struct runner *r, size_t i)
     }
 }
 
+/* A job that ran its argv elsewhere (`orrery step` on a Slurm node)
+ * reports through the orchestration store, not through the slot. */
+static void remote_result(struct runner *r, size_t i)
+{
+    struct slot *sl = &r->sh->slots[i];
+    struct orri_ostep_rec rec;
+    struct orr_error e = {0};
+    if (sl->output[0] ||
+        orri_ostore_step_get(r->os, r->run.id, r->steps[i].rep->name, &rec,
+                             &e))
+        return;
+    if (!strcmp(rec.status, "succeeded") && rec.output[0]) {
+        memcpy(sl->output, rec.output, sizeof sl->output);
+        sl->output_size = rec.output_size;
+        sl->failed = 0;
+        sl->error[0] = '\0';
+        plugin_list(r->core, sl->plugins, sizeof sl->plugins);
+    } else if (!strcmp(rec.status, "failed") && rec.error[0]) {
+        sl->failed = 1;
+        snprintf(sl->error, sizeof sl->error, "%s", rec.error);
+    }
+}
+
 /* The job of step i ended: record it, retry it or fail it. */
 static void ended(struct runner *r, size_t i, const struct orr_job_status *js)
 {
@@ -1033,6 +1069,8 @@ static void ended(struct runner *r, size_t i, const struct orr_job_status *js)
     struct slot *sl = &r->sh->slots[i];
     struct orr_error e = {0};
     unlive(r, i);
+    if (js->state != ORR_JOB_CANCELLED && !r->cancelled)
+        remote_result(r, i);
     store_log(r, i);
     if (js->state == ORR_JOB_SUCCEEDED && !sl->failed && sl->output[0]) {
         memcpy(s->rep->output, sl->output, sizeof s->rep->output);
@@ -1235,7 +1273,8 @@ static void execute(struct runner *r)
                 continue;
             if (s->rep->attempts == 0) {
                 cache_key(r, i, s->key);
-                if (!r->opt->no_cache && s->o.cache && try_cache(r, i))
+                if (!r->opt->no_cache && !r->opt->reproduce && s->o.cache &&
+                    try_cache(r, i))
                     continue;
             }
             start(r, i);
@@ -1447,6 +1486,19 @@ static void resume_done(struct runner *r)
     }
 }
 
+/* The outputs the reproduced run recorded, for the report. */
+static void originals(struct runner *r, const char *run)
+{
+    struct orr_error e = {0};
+    for (size_t i = 0; i < r->n; i++) {
+        struct orri_ostep_rec rec;
+        struct orr_step_report *s = r->steps[i].rep;
+        if (!orri_ostore_step_get(r->os, run, s->name, &rec, &e) &&
+            !strcmp(rec.status, "succeeded"))
+            memcpy(s->original, rec.output, sizeof s->original);
+    }
+}
+
 ORR_API int orr_workflow_run(struct orr_core *core,
                              const struct orr_run_options *opt,
                              struct orr_run_report **out,
@@ -1464,6 +1516,10 @@ ORR_API int orr_workflow_run(struct orr_core *core,
     r.rep = calloc(1, sizeof *r.rep);
     if (!r.rep)
         return orr_fail(e, ORR_ENOMEM, "out of memory");
+    if (opt->resume && opt->reproduce) {
+        rc = orr_fail(e, ORR_EINVAL, "resume or reproduce, not both");
+        goto fail;
+    }
     if (opt->resume) {
         rc = read_recipe(&r, opt->resume, &rec, e);
         if (!rc && strcmp(rec.status, "succeeded") == 0)
@@ -1471,6 +1527,11 @@ ORR_API int orr_workflow_run(struct orr_core *core,
                           "nothing to resume", opt->resume);
         if (rc)
             goto fail;
+    } else if (opt->reproduce) {
+        rc = read_recipe(&r, opt->reproduce, &rec, e);
+        if (rc)
+            goto fail;
+        snprintf(abs, sizeof abs, "%s", rec.script_path);
     } else {
         if (!opt->script_path) {
             rc = orr_fail(e, ORR_EINVAL, "which workflow?");
@@ -1496,15 +1557,16 @@ ORR_API int orr_workflow_run(struct orr_core *core,
         if (rc)
             goto fail;
     }
+    int recorded = opt->resume || opt->reproduce;
     rc = open_lua(&r, opt->print_stderr, e);
     if (!rc)
-        rc = opt->resume ? load_workflow_text(&r, e)
-                         : load_workflow(&r, opt->script_path, e);
+        rc = recorded ? load_workflow_text(&r, e)
+                      : load_workflow(&r, opt->script_path, e);
     if (!rc)
         rc = build_steps(&r, e);
     if (!rc)
-        rc = opt->resume ? recorded_params(&r, rec.params_json, e)
-                         : merge_params(&r, opt, e);
+        rc = recorded ? recorded_params(&r, rec.params_json, e)
+                      : merge_params(&r, opt, e);
     if (!rc)
         rc = encode_params(&r, e);
     if (!rc)
@@ -1562,6 +1624,9 @@ ORR_API int orr_workflow_run(struct orr_core *core,
         if (!rc)
             rc = orr_meta_set_tag(r.meta, r.run.id, "orrery.version",
                                   orri_orrery_version(), e);
+        if (!rc && opt->reproduce)
+            rc = orr_meta_set_tag(r.meta, r.run.id, "orrery.reproduces",
+                                  opt->reproduce, e);
         if (!rc)
             rc = orri_ostore_run_put(r.os, r.run.id, r.rep->workflow,
                                      r.rep->script_digest, abs,
@@ -1585,6 +1650,8 @@ ORR_API int orr_workflow_run(struct orr_core *core,
         resume_done(&r);
     else
         rc = log_params(&r, e);
+    if (opt->reproduce)
+        originals(&r, opt->reproduce);
     emit(&r, ORR_EV_STARTED, (size_t)-1, NULL);
     if (rc) {
         orr_error_prefix(e, "recording params");

@@ -79,6 +79,11 @@ struct orr_run_options {
                                  const struct orr_run_report *report,
                                  size_t step, const char *log_path);
     void              *progress_ud;
+    /* Run id to reproduce, or NULL: a new run of that run's recorded
+     * script and params, every step executed (no cache); each step's
+     * report gets the original output in `original` (tag
+     * orrery.reproduces on the new run). */
+    const char        *reproduce;
 };
 
 enum orr_step_status {
@@ -114,6 +119,9 @@ struct orr_step_report {
                                            execution (or resumed)          */
     int                      attempts;  /* executions (retries + 1)        */
     char                     log[ORR_DIGEST_HEX_LEN + 1]; /* or ""         */
+    /* With opt.reproduce: the output the original run recorded for this
+     * step ("" if it has none: the step did not succeed there). */
+    char                     original[ORR_DIGEST_HEX_LEN + 1];
 };
 
 struct orr_run_report {

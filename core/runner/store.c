@@ -6,8 +6,9 @@
  * its input and output events and a cache entry for every step; one
  * autocommit transaction each would dominate the per-step overhead, so
  * these writes are grouped into one transaction per scheduling round.
- * The tables it adds (orch_*) are created idempotently here until a
- * schema migration takes them over (see docs/orchestration.md).
+ * Its tables (orch_*) belong to the metadata schema (migration 3): an
+ * older database is migrated through orr_meta_open before this
+ * connection prepares anything.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,37 +24,8 @@
 
 #define BUSY_TIMEOUT_MS 10000
 
-static const char create_sql[] =
-    "CREATE TABLE IF NOT EXISTS orch_runs ("
-    "  run_uuid      TEXT PRIMARY KEY,"
-    "  workflow      TEXT NOT NULL,"
-    "  script_digest TEXT NOT NULL,"
-    "  script_path   TEXT NOT NULL,"
-    "  params_json   TEXT NOT NULL,"
-    "  updated_ms    INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS orch_steps ("
-    "  run_uuid    TEXT NOT NULL,"
-    "  name        TEXT NOT NULL,"
-    "  step_id     INTEGER,"
-    "  status      TEXT NOT NULL,"
-    "  cached      INTEGER NOT NULL DEFAULT 0,"
-    "  attempts    INTEGER NOT NULL DEFAULT 0,"
-    "  cache_key   TEXT,"
-    "  output      TEXT,"
-    "  output_size INTEGER,"
-    "  log         TEXT,"
-    "  error       TEXT,"
-    "  duration_ms REAL,"
-    "  seq         INTEGER NOT NULL,"
-    "  PRIMARY KEY (run_uuid, name)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS orch_cache ("
-    "  cache_key   TEXT PRIMARY KEY,"
-    "  output      TEXT NOT NULL,"
-    "  output_size INTEGER NOT NULL,"
-    "  plugins     TEXT NOT NULL,"
-    "  run_uuid    TEXT NOT NULL,"
-    "  step_id     INTEGER NOT NULL,"
-    "  created_ms  INTEGER NOT NULL) WITHOUT ROWID;";
+/* The orch_* tables come with schema migration 3 (core/meta/schema.c). */
+#define OSTORE_SCHEMA 3
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_RUN_PUT, Q_RUN_GET, Q_RUN_REOPEN,
@@ -165,6 +137,34 @@ static int run_q(struct orri_ostore *s, int id, struct orr_error *e,
     return ORR_OK;
 }
 
+/* Every path that opens this store (the runner, --resume, `orrery step`,
+ * `orrery logs`) may meet a database older than the orch_* tables: the
+ * metadata store's own open migrates it (and checks it is ours), once,
+ * through a short-lived connection, so no caller has to remember to. */
+static int ensure_schema(struct orri_ostore *s, const char *db_path,
+                         struct orr_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t version = 0;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        version = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return sqlfail(s, rc, e, "reading the schema version");
+    if (version >= OSTORE_SCHEMA)
+        return ORR_OK;
+    struct orr_meta *m = NULL;
+    rc = orr_meta_open(&m, db_path, e);
+    orr_meta_close(m);
+    if (rc)
+        orr_error_prefix(e, "migrating the metadata store");
+    return rc;
+}
+
 int orri_ostore_open(struct orri_ostore **out, const char *db_path,
                      struct orr_error *e)
 {
@@ -181,12 +181,13 @@ int orri_ostore_open(struct orri_ostore **out, const char *db_path,
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON;"
                       "PRAGMA synchronous = NORMAL;", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(s->db, create_sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        rc = sqlfail(s, rc, e, "creating the orchestration tables");
+        rc = sqlfail(s, rc, e, "opening the metadata store");
         goto fail;
     }
+    rc = ensure_schema(s, db_path, e);
+    if (rc)
+        goto fail;
     for (int i = 0; i < Q_COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                 &s->q[i], NULL);

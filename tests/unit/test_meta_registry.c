@@ -86,8 +86,9 @@ static void test_migrate_v1(void)
                       " = 'registered_models'"), 0);
 
     m = open_ok(path);
-    CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
-    CHECK_INT(orri_meta_schema_version(), 2);
+    CHECK_INT(sql_int(path, "PRAGMA user_version"),
+              orri_meta_schema_version());
+    CHECK(orri_meta_schema_version() >= 2);
     struct orr_run_summary sum;
     CHECK_INT(orr_meta_run_summary(m, run, &sum, &e), 0);
     CHECK_INT(sum.n_params, 1);

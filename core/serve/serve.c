@@ -1,0 +1,323 @@
+/*
+ * serve/serve.c - registry URIs to loaded models behind a server backend,
+ * and the watcher that follows aliases.
+ */
+#include "serve/serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "data/model_io.h"
+#include "meta/registry.h"
+#include "plugin/instance.h"
+#include "plugin/model.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define WHO "serve"
+
+struct served {
+    struct orr_serve_model info;    /* guarded by orr_serve.lock          */
+    struct orr_model      *model;   /* the host's reference               */
+    int64_t                failed;  /* version that failed; 0 none        */
+};
+
+struct orr_serve {
+    struct orr_core     *core;
+    struct served       *m;
+    size_t               n;
+    struct orr_instance *srv;
+    int                  started;
+    pthread_mutex_t      lock;      /* info snapshots; watcher stop flag  */
+    pthread_cond_t       cond;
+    int                  watching, stopping;
+    int                  poll_ms;
+    pthread_t            thread;
+};
+
+/* models:/NAME/N is pinned; an alias, /latest or a bare name follows. */
+static int uri_follows(const char *uri)
+{
+    const char *p = strncmp(uri, "models:/", 8) ? uri : uri + 8;
+    if (strchr(p, '@'))
+        return 1;
+    const char *slash = strchr(p, '/');
+    return !slash || !strcmp(slash + 1, "latest");
+}
+
+/* Resolve, fetch, load and describe one URI. */
+static int load_version(struct orr_serve *s, const char *uri,
+                        struct orr_model_version *v, struct orr_model **out,
+                        struct orr_serve_model *info, struct orr_error *e)
+{
+    struct orr_meta *meta;
+    struct orr_model_manifest mf = {0};
+    struct orr_model_info mi = {.size = sizeof mi};
+    *out = NULL;
+    int rc = orr_core_meta(s->core, &meta, e);
+    if (!rc)
+        rc = orr_registry_resolve(meta, uri, v, e);
+    if (!rc)
+        rc = orr_model_open(s->core, v->artifact, out, &mf, e);
+    if (!rc)
+        rc = orr_model_info(*out, &mi, e);
+    if (!rc && mi.n_features == 0)
+        rc = orr_fail(e, ORR_EINVAL, "%s: the model takes no features", uri);
+    if (!rc) {
+        snprintf(info->name, sizeof info->name, "%s", v->name);
+        info->version = v->version;
+        snprintf(info->flavor, sizeof info->flavor, "%s", mf.flavor);
+        info->task = mi.task;
+        info->n_features = mi.n_features;
+        info->n_outputs = mi.n_outputs;
+    } else {
+        orr_model_release(*out);
+        *out = NULL;
+    }
+    orr_model_manifest_clear(&mf);
+    return rc;
+}
+
+ORR_API int orr_serve_open(struct orr_core *core, const char *const *uris,
+                           size_t n, struct orr_serve **out,
+                           struct orr_error *e)
+{
+    *out = NULL;
+    if (n == 0)
+        return orr_fail(e, ORR_EINVAL, "no model to serve");
+    struct orr_serve *s = calloc(1, sizeof *s);
+    if (!s || !(s->m = calloc(n, sizeof *s->m))) {
+        free(s);
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    }
+    s->core = core;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = ORR_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct served *m = &s->m[i];
+        struct orr_model_version v;
+        if (strlen(uris[i]) >= sizeof m->info.uri) {
+            rc = orr_fail(e, ORR_EINVAL, "model URI too long");
+            break;
+        }
+        snprintf(m->info.uri, sizeof m->info.uri, "%s", uris[i]);
+        m->info.follows = uri_follows(uris[i]);
+        rc = load_version(s, uris[i], &v, &m->model, &m->info, e);
+        s->n = i + (rc ? 0 : 1);
+        for (size_t j = 0; !rc && j < i; j++)
+            if (!strcmp(s->m[j].info.name, m->info.name))
+                rc = orr_fail(e, ORR_EINVAL, "model '%s' named twice (%s, "
+                              "%s): a server serves one version per name",
+                              m->info.name, s->m[j].info.uri, uris[i]);
+    }
+    if (rc) {
+        orr_serve_close(s);
+        return rc;
+    }
+    *out = s;
+    return ORR_OK;
+}
+
+ORR_API size_t orr_serve_count(const struct orr_serve *s)
+{
+    return s->n;
+}
+
+ORR_API void orr_serve_model(struct orr_serve *s, size_t i,
+                             struct orr_serve_model *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->m[i].info;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int deploy(struct orr_serve *s, const struct served *m,
+                  struct orr_model *model, int64_t version,
+                  struct orr_error *e)
+{
+    char ver[32];
+    snprintf(ver, sizeof ver, "%lld", (long long)version);
+    struct orr_deployment d = {
+        .size = sizeof d,
+        .name = m->info.name,
+        .version = ver,
+        .uri = m->info.uri,
+        .model = model,
+        .role = ORR_ROLE_PRIMARY,
+    };
+    return s->srv->backend->ops.server.deploy(s->srv->self, &d, e);
+}
+
+ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
+                            const struct orr_serve_spec *spec,
+                            struct orr_error *e)
+{
+    int rc = orr_instance_open(s->core, ORR_KIND_SERVER, backend, NULL,
+                               &s->srv, e);
+    if (rc)
+        return rc;
+    const struct orr_server_ops *ops = &s->srv->backend->ops.server;
+    rc = ops->start(s->srv->self, spec, e);
+    if (rc)
+        return rc;
+    s->started = 1;
+    for (size_t i = 0; i < s->n && !rc; i++)
+        rc = deploy(s, &s->m[i], s->m[i].model, s->m[i].info.version, e);
+    return rc;
+}
+
+ORR_API unsigned orr_serve_port(struct orr_serve *s)
+{
+    if (!s->started)
+        return 0;
+    return s->srv->backend->ops.server.bound_port(s->srv->self);
+}
+
+/* Follow one model: a new version is loaded, checked and deployed; on
+ * failure the old one stays and the version is remembered as bad. */
+static int follow(struct orr_serve *s, struct served *m)
+{
+    struct orr_meta *meta;
+    struct orr_model_version v;
+    struct orr_error e = {0};
+    if (orr_core_meta(s->core, &meta, &e) ||
+        orr_registry_resolve(meta, m->info.uri, &v, &e)) {
+        orr_log(ORR_LOG_ERROR, WHO, "%s: %s; still serving version %lld",
+                m->info.uri, e.msg, (long long)m->info.version);
+        return 0;
+    }
+    if (v.version == m->info.version || v.version == m->failed)
+        return 0;
+    struct orr_serve_model info = m->info;
+    struct orr_model *model = NULL;
+    struct orr_model_version v2;
+    /* Load the digest just resolved: the URI may move again meanwhile. */
+    char pinned[ORR_MODEL_NAME_MAX + 32];
+    snprintf(pinned, sizeof pinned, "models:/%s/%lld", v.name,
+             (long long)v.version);
+    int rc = load_version(s, pinned, &v2, &model, &info, &e);
+    if (!rc && info.n_features != m->info.n_features)
+        rc = orr_fail(&e, ORR_EINVAL, "version %lld takes %zu features, "
+                      "version %lld %zu", (long long)v.version,
+                      info.n_features, (long long)m->info.version,
+                      m->info.n_features);
+    if (!rc && s->started)
+        rc = deploy(s, m, model, v.version, &e);
+    if (rc) {
+        orr_log(ORR_LOG_ERROR, WHO, "%s moved to version %lld, which "
+                "cannot serve: %s; still serving version %lld", m->info.uri,
+                (long long)v.version, e.msg, (long long)m->info.version);
+        orr_model_release(model);
+        m->failed = v.version;
+        return 0;
+    }
+    orr_log(ORR_LOG_INFO, WHO, "%s: now serving version %lld (was %lld)",
+            m->info.uri, (long long)v.version, (long long)m->info.version);
+    struct orr_model *old = m->model;
+    pthread_mutex_lock(&s->lock);
+    m->info = info;
+    m->model = model;
+    m->failed = 0;
+    pthread_mutex_unlock(&s->lock);
+    orr_model_release(old);
+    return 1;
+}
+
+ORR_API int orr_serve_poll(struct orr_serve *s, int *switched,
+                           struct orr_error *e)
+{
+    (void)e;
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->m[i].info.follows)
+            n += follow(s, &s->m[i]);
+    if (switched)
+        *switched = n;
+    return ORR_OK;
+}
+
+static void *watcher(void *arg)
+{
+    struct orr_serve *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += s->poll_ms / 1000;
+        ts.tv_nsec += (long)(s->poll_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        int rc = 0;
+        while (!s->stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->lock);
+        orr_serve_poll(s, NULL, NULL);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+ORR_API int orr_serve_watch(struct orr_serve *s, int poll_ms,
+                            struct orr_error *e)
+{
+    if (s->watching)
+        return orr_fail(e, ORR_EBUSY, "already watching");
+    s->poll_ms = poll_ms > 0 ? poll_ms : 1000;
+    s->stopping = 0;
+    int err = pthread_create(&s->thread, NULL, watcher, s);
+    if (err)
+        return orr_fail(e, ORR_EIO, "starting the watcher: %s",
+                        strerror(err));
+    s->watching = 1;
+    return ORR_OK;
+}
+
+ORR_API int orr_serve_stop(struct orr_serve *s, int drain_ms,
+                           struct orr_error *e)
+{
+    if (s->watching) {
+        pthread_mutex_lock(&s->lock);
+        s->stopping = 1;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+        s->watching = 0;
+    }
+    if (!s->started)
+        return ORR_OK;
+    s->started = 0;
+    return s->srv->backend->ops.server.stop(s->srv->self, drain_ms, e);
+}
+
+ORR_API void orr_serve_close(struct orr_serve *s)
+{
+    if (!s)
+        return;
+    struct orr_error e = {0};
+    if (orr_serve_stop(s, 0, &e))
+        orr_log(ORR_LOG_WARN, WHO, "%s", e.msg);
+    /* The backend drops its references to the models on close, before
+     * ours go (the runtimes' code stays loaded until the core closes). */
+    orr_instance_close(s->srv);
+    for (size_t i = 0; i < s->n; i++)
+        orr_model_release(s->m[i].model);
+    free(s->m);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

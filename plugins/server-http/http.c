@@ -1,0 +1,1059 @@
+/*
+ * http.c - the "http" server backend: KServe V2 / Open Inference Protocol
+ * over HTTP/JSON, MLflow-compatible /invocations, Prometheus /metrics, on
+ * GNU libmicrohttpd with a thread pool.
+ *
+ * Deployments are published RCU-style: requests read an atomic pointer to
+ * an immutable routing table and take a reference on the deployment they
+ * use, inside a read-side section that never blocks; deploy/undeploy build
+ * a new table, swap the pointer, wait for the readers of the old one to
+ * leave their (short) sections, and drop the old table's references.  A
+ * request keeps its deployment, and so its model, alive until it is
+ * answered, however many swaps happen meanwhile.
+ *
+ * Configuration (the site's `server` section): tokens = { ... } and/or
+ * token = "..." (bearer tokens; when any is set every endpoint but the
+ * health probes needs one), max_body (bytes, default 16 MiB),
+ * idle_timeout (seconds, default 30), max_connections (default 1024).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <orrery/plugin.h>
+
+#include "parse.h"
+#include "sbuf.h"
+
+#define WHO "server-http"
+#define NAME_MAX_LEN 128
+#define VERSION_HEADER "X-Orrery-Model-Version"
+
+static const struct orr_host *H;
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                              */
+
+static const int codes[] = {200, 400, 401, 404, 405, 413, 415, 500, 503};
+#define N_CODES (sizeof codes / sizeof *codes + 1)     /* + "other" */
+static const double lat_bounds[] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1, 2.5, 5
+};
+#define N_LAT (sizeof lat_bounds / sizeof *lat_bounds)
+static const double rows_bounds[] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096
+};
+#define N_ROWS (sizeof rows_bounds / sizeof *rows_bounds)
+
+/* Per (model, version): created at deploy, kept until close so counters
+ * survive a version coming back. */
+struct series {
+    struct series     *next;
+    char              *model, *version;
+    atomic_ullong      by_code[N_CODES];
+    atomic_ullong      lat[N_LAT + 1];
+    atomic_ullong      lat_sum_ns;
+    atomic_ullong      rows[N_ROWS + 1];
+    atomic_ullong      rows_sum;
+};
+
+static size_t code_index(int code)
+{
+    for (size_t i = 0; i < N_CODES - 1; i++)
+        if (codes[i] == code)
+            return i;
+    return N_CODES - 1;
+}
+
+static size_t bucket(const double *bounds, size_t n, double v)
+{
+    size_t i = 0;
+    while (i < n && v > bounds[i])
+        i++;
+    return i;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deployments and the routing table                                    */
+
+struct dep {
+    atomic_size_t         refs;     /* tables holding it + requests       */
+    char                 *name, *version, *uri;
+    struct orr_model     *model;    /* one reference                      */
+    struct orr_model_info info;     /* strings owned by the model         */
+    struct series        *series;
+};
+
+struct table {
+    size_t      n;
+    struct dep *d[];
+};
+
+struct srv {
+    struct MHD_Daemon     *daemon;
+    unsigned               port;
+    _Atomic(struct table *) table;
+    atomic_uint            epoch;
+    atomic_long            readers[2];
+    pthread_mutex_t        lock;        /* writers; the series list        */
+    int                    lock_ok;
+    struct series         *series;
+    atomic_ullong          http_by_code[N_CODES];
+    atomic_long            in_flight;
+    char                 **tokens;
+    size_t                 n_tokens;
+    size_t                 max_body;
+    unsigned               idle_timeout, max_connections;
+};
+
+static void dep_release(struct dep *d)
+{
+    if (!d || atomic_fetch_sub(&d->refs, 1) != 1)
+        return;
+    H->model_release(d->model);
+    free(d->name);
+    free(d->version);
+    free(d->uri);
+    free(d);
+}
+
+/* The read side: wait-free, a handful of instructions. */
+static unsigned read_enter(struct srv *s)
+{
+    unsigned ep = atomic_load(&s->epoch) & 1u;
+    atomic_fetch_add(&s->readers[ep], 1);
+    return ep;
+}
+
+static void read_leave(struct srv *s, unsigned ep)
+{
+    atomic_fetch_sub(&s->readers[ep], 1);
+}
+
+static struct dep *acquire(struct srv *s, const char *name, size_t *n_out)
+{
+    unsigned ep = read_enter(s);
+    struct table *t = atomic_load(&s->table);
+    struct dep *d = NULL;
+    if (n_out)
+        *n_out = t->n;
+    for (size_t i = 0; i < t->n; i++)
+        if (!name ? t->n == 1 : !strcmp(t->d[i]->name, name)) {
+            d = t->d[i];
+            atomic_fetch_add(&d->refs, 1);
+            break;
+        }
+    read_leave(s, ep);
+    return d;
+}
+
+/* Wait until no reader can still hold the previous table: two flips, so
+ * a reader that read the epoch just before a flip is waited for too. */
+static void synchronize(struct srv *s)
+{
+    for (int phase = 0; phase < 2; phase++) {
+        unsigned ep = atomic_fetch_add(&s->epoch, 1) & 1u;
+        while (atomic_load(&s->readers[ep]) != 0) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void table_free(struct table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        dep_release(t->d[i]);
+    free(t);
+}
+
+/* Publish a copy of the current table without `name`, plus `add` (NULL:
+ * none).  Caller holds s->lock.  Takes the table's reference on `add`. */
+static int publish(struct srv *s, const char *name, struct dep *add,
+                   int *removed, struct orr_error *e)
+{
+    struct table *old = atomic_load(&s->table);
+    struct table *t = malloc(sizeof *t + (old->n + 1) * sizeof *t->d);
+    if (!t)
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    t->n = 0;
+    *removed = 0;
+    for (size_t i = 0; i < old->n; i++) {
+        if (!strcmp(old->d[i]->name, name)) {
+            (*removed)++;
+            continue;
+        }
+        atomic_fetch_add(&old->d[i]->refs, 1);
+        t->d[t->n++] = old->d[i];
+    }
+    if (add)
+        t->d[t->n++] = add;
+    atomic_store(&s->table, t);
+    synchronize(s);
+    table_free(old);
+    return ORR_OK;
+}
+
+static struct series *series_for(struct srv *s, const char *model,
+                                 const char *version)
+{
+    for (struct series *x = s->series; x; x = x->next)
+        if (!strcmp(x->model, model) && !strcmp(x->version, version))
+            return x;
+    struct series *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->model = strdup(model);
+    x->version = strdup(version);
+    if (!x->model || !x->version) {
+        free(x->model);
+        free(x->version);
+        free(x);
+        return NULL;
+    }
+    x->next = s->series;
+    s->series = x;
+    return x;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
+
+enum route {
+    R_NONE = 0, R_V2, R_LIVE, R_READY, R_MODEL, R_MODEL_READY, R_INFER,
+    R_INVOCATIONS, R_PING, R_VERSION, R_METRICS
+};
+
+struct req {
+    enum route route;
+    int        post;            /* the route takes POST (else GET)        */
+    char       name[NAME_MAX_LEN + 1];
+    char       version[32];
+    char      *body;
+    size_t     len, cap;
+    int        too_large;
+    uint64_t   t0;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int copy_seg(char *dst, size_t cap, const char *seg)
+{
+    size_t n = strlen(seg);
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(dst, seg, n + 1);
+    return 0;
+}
+
+/* Split the path and find the route; R_NONE for an unknown path. */
+static void route_of(const char *url, struct req *r)
+{
+    char path[512];
+    char *seg[8];
+    size_t n = 0;
+    r->route = R_NONE;
+    if (strlen(url) >= sizeof path)
+        return;
+    memcpy(path, url, strlen(url) + 1);
+    char *save = NULL;
+    for (char *p = strtok_r(path, "/", &save); p;
+         p = strtok_r(NULL, "/", &save)) {
+        if (n == sizeof seg / sizeof *seg)
+            return;
+        seg[n++] = p;
+    }
+    if (n == 1) {
+        static const struct { const char *p; enum route r; int post; } one[] = {
+            {"v2", R_V2, 0}, {"invocations", R_INVOCATIONS, 1},
+            {"ping", R_PING, 0}, {"health", R_PING, 0},
+            {"version", R_VERSION, 0}, {"metrics", R_METRICS, 0},
+        };
+        for (size_t i = 0; i < sizeof one / sizeof *one; i++)
+            if (!strcmp(seg[0], one[i].p)) {
+                r->route = one[i].r;
+                r->post = one[i].post;
+            }
+        return;
+    }
+    if (strcmp(seg[0], "v2"))
+        return;
+    if (n == 3 && !strcmp(seg[1], "health")) {
+        if (!strcmp(seg[2], "live"))
+            r->route = R_LIVE;
+        else if (!strcmp(seg[2], "ready"))
+            r->route = R_READY;
+        return;
+    }
+    if (n < 3 || strcmp(seg[1], "models") ||
+        copy_seg(r->name, sizeof r->name, seg[2]))
+        return;
+    size_t k = 3;
+    if (n >= 5 && !strcmp(seg[3], "versions")) {
+        if (copy_seg(r->version, sizeof r->version, seg[4]))
+            return;
+        k = 5;
+    }
+    if (n == k) {
+        r->route = R_MODEL;
+    } else if (n == k + 1 && !strcmp(seg[k], "ready")) {
+        r->route = R_MODEL_READY;
+    } else if (n == k + 1 && !strcmp(seg[k], "infer")) {
+        r->route = R_INFER;
+        r->post = 1;
+    }
+}
+
+static void account(struct srv *s, struct req *r, struct series *x,
+                    int status, size_t rows)
+{
+    atomic_fetch_add(&s->http_by_code[code_index(status)], 1);
+    if (!x)
+        return;
+    uint64_t ns = now_ns() - r->t0;
+    atomic_fetch_add(&x->by_code[code_index(status)], 1);
+    atomic_fetch_add(&x->lat[bucket(lat_bounds, N_LAT, (double)ns / 1e9)],
+                     1);
+    atomic_fetch_add(&x->lat_sum_ns, ns);
+    if (rows) {
+        atomic_fetch_add(&x->rows[bucket(rows_bounds, N_ROWS,
+                                         (double)rows)], 1);
+        atomic_fetch_add(&x->rows_sum, rows);
+    }
+}
+
+/* Queue `b` (taken) as the response.  `d`, when given, names the model
+ * and version that answered. */
+static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c,
+                              struct req *r, int status, struct sbuf *b,
+                              const char *ctype, const struct dep *d,
+                              size_t rows)
+{
+    if (b->oom) {
+        sbuf_free(b);
+        status = 500;
+        sbuf_puts(b, "{\"error\": \"out of memory\"}\n");
+        ctype = "application/json";
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        b->len, b->p ? b->p : (void *)"", b->p ? MHD_RESPMEM_MUST_FREE
+                                               : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        sbuf_free(b);
+        return MHD_NO;
+    }
+    b->p = NULL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (d) {
+        MHD_add_response_header(resp, VERSION_HEADER, d->version);
+        MHD_add_response_header(resp, "X-Orrery-Model", d->name);
+    }
+    if (status == 405)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                r->post ? "POST" : "GET");
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    account(s, r, d ? d->series : NULL, status, rows);
+    return ok;
+}
+
+static enum MHD_Result fail(struct srv *s, struct MHD_Connection *c,
+                            struct req *r, int status, const struct dep *d,
+                            const char *msg)
+{
+    struct sbuf b = {0};
+    sbuf_puts(&b, "{\"error\": ");
+    sbuf_json_str(&b, msg);
+    sbuf_puts(&b, "}\n");
+    return answer(s, c, r, status, &b, "application/json", d, 0);
+}
+
+static enum MHD_Result ok_json(struct srv *s, struct MHD_Connection *c,
+                               struct req *r, struct sbuf *b,
+                               const struct dep *d, size_t rows)
+{
+    return answer(s, c, r, 200, b, "application/json", d, rows);
+}
+
+/* Names of the served models, for "no model 'x' (serving: a, b)". */
+static void served_names(struct srv *s, char *out, size_t cap)
+{
+    unsigned ep = read_enter(s);
+    struct table *t = atomic_load(&s->table);
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < t->n && k + 1 < cap; i++) {
+        int n = snprintf(out + k, cap - k, "%s%s", i ? ", " : "",
+                         t->d[i]->name);
+        if (n < 0)
+            break;
+        k += (size_t)n < cap - k ? (size_t)n : cap - k - 1;
+    }
+    read_leave(s, ep);
+}
+
+/* The deployment for r->name (and r->version when given), or an
+ * answered 404 (then *d is NULL and the return is the MHD result). */
+static enum MHD_Result find_model(struct srv *s, struct MHD_Connection *c,
+                                  struct req *r, struct dep **d)
+{
+    char msg[512], names[256];
+    *d = acquire(s, r->name, NULL);
+    if (!*d) {
+        served_names(s, names, sizeof names);
+        snprintf(msg, sizeof msg, "no model '%s' (serving: %s)", r->name,
+                 names[0] ? names : "none");
+        return fail(s, c, r, 404, NULL, msg);
+    }
+    if (r->version[0] && strcmp(r->version, (*d)->version)) {
+        snprintf(msg, sizeof msg, "model '%s' has no version '%s' here "
+                 "(serving version %s)", r->name, r->version, (*d)->version);
+        dep_release(*d);
+        *d = NULL;
+        return fail(s, c, r, 404, NULL, msg);
+    }
+    return MHD_YES;
+}
+
+static const char *task_name(enum orr_task t)
+{
+    switch (t) {
+    case ORR_TASK_REGRESSION: return "regression";
+    case ORR_TASK_BINARY:     return "binary";
+    case ORR_TASK_MULTICLASS: return "multiclass";
+    case ORR_TASK_RANKING:    return "ranking";
+    default:                  return "unknown";
+    }
+}
+
+static void names_json(struct sbuf *b, const char *const *names, size_t n)
+{
+    sbuf_puts(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_puts(b, ", ");
+        sbuf_json_str(b, names[i]);
+    }
+    sbuf_puts(b, "]");
+}
+
+static enum MHD_Result model_meta(struct srv *s, struct MHD_Connection *c,
+                                  struct req *r, const struct dep *d)
+{
+    struct sbuf b = {0};
+    if (r->route == R_MODEL_READY) {
+        sbuf_puts(&b, "{\"name\": ");
+        sbuf_json_str(&b, d->name);
+        sbuf_puts(&b, ", \"version\": ");
+        sbuf_json_str(&b, d->version);
+        sbuf_puts(&b, ", \"ready\": true}\n");
+        return ok_json(s, c, r, &b, d, 0);
+    }
+    sbuf_puts(&b, "{\"name\": ");
+    sbuf_json_str(&b, d->name);
+    sbuf_puts(&b, ", \"versions\": [");
+    sbuf_json_str(&b, d->version);
+    sbuf_printf(&b, "], \"platform\": \"orrery\", \"inputs\": [{\"name\": "
+                "\"input\", \"datatype\": \"FP64\", \"shape\": [-1, %zu]}], "
+                "\"outputs\": [{\"name\": \"output\", \"datatype\": \"FP64\", "
+                "\"shape\": [-1, %zu]}], \"parameters\": {\"task\": \"%s\", "
+                "\"uri\": ", d->info.n_features, d->info.n_outputs,
+                task_name(d->info.task));
+    sbuf_json_str(&b, d->uri);
+    if (d->info.feature_names) {
+        sbuf_puts(&b, ", \"feature_names\": ");
+        names_json(&b, d->info.feature_names, d->info.n_features);
+    }
+    if (d->info.output_names) {
+        sbuf_puts(&b, ", \"output_names\": ");
+        names_json(&b, d->info.output_names, d->info.n_outputs);
+    }
+    sbuf_puts(&b, "}}\n");
+    return ok_json(s, c, r, &b, d, 0);
+}
+
+/* Parse, predict, answer: the hot path. */
+static enum MHD_Result infer(struct srv *s, struct MHD_Connection *c,
+                             struct req *r, const struct dep *d, int v2)
+{
+    struct srv_schema sc = {d->info.n_features, d->info.feature_names};
+    struct srv_batch in = {0};
+    char err[512];
+    int st;
+    if (v2) {
+        st = srv_parse_v2(r->body, r->len, &sc, &in, err, sizeof err);
+    } else {
+        const char *ct = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        st = srv_parse_invocations(r->body, r->len, ct, &sc, &in, err,
+                                   sizeof err);
+    }
+    if (st)
+        return fail(s, c, r, st, d, err);
+    size_t n_out = d->info.n_outputs ? d->info.n_outputs : 1;
+    double *y = malloc(in.rows * n_out * sizeof *y);
+    struct orr_matrix x = {in.rows, in.cols, in.x, in.rows * in.cols};
+    struct orr_matrix ym = {0, 0, y, in.rows * n_out};
+    struct orr_error e = {0};
+    if (!y) {
+        srv_batch_clear(&in);
+        return fail(s, c, r, 500, d, "out of memory");
+    }
+    if (H->model_predict(d->model, &x, &ym, &e)) {
+        free(y);
+        srv_batch_clear(&in);
+        return fail(s, c, r, e.code == ORR_EINVAL ? 400 : 500, d, e.msg);
+    }
+    struct sbuf b = {0};
+    if (v2) {
+        sbuf_puts(&b, "{\"model_name\": ");
+        sbuf_json_str(&b, d->name);
+        sbuf_puts(&b, ", \"model_version\": ");
+        sbuf_json_str(&b, d->version);
+        if (in.id) {
+            sbuf_puts(&b, ", \"id\": ");
+            sbuf_json_str(&b, in.id);
+        }
+        sbuf_printf(&b, ", \"outputs\": [{\"name\": \"output\", "
+                    "\"datatype\": \"FP64\", \"shape\": [%zu, %zu], "
+                    "\"data\": [", ym.rows, ym.cols);
+        for (size_t i = 0; i < ym.rows * ym.cols; i++) {
+            if (i)
+                sbuf_put(&b, ",", 1);
+            sbuf_json_num(&b, y[i]);
+        }
+        sbuf_puts(&b, "]}]}\n");
+    } else {
+        sbuf_puts(&b, "{\"predictions\": [");
+        for (size_t i = 0; i < ym.rows; i++) {
+            if (i)
+                sbuf_put(&b, ",", 1);
+            if (ym.cols != 1)
+                sbuf_put(&b, "[", 1);
+            for (size_t j = 0; j < ym.cols; j++) {
+                if (j)
+                    sbuf_put(&b, ",", 1);
+                sbuf_json_num(&b, y[i * ym.cols + j]);
+            }
+            if (ym.cols != 1)
+                sbuf_put(&b, "]", 1);
+        }
+        sbuf_puts(&b, "]}\n");
+    }
+    size_t rows = in.rows;
+    free(y);
+    srv_batch_clear(&in);
+    return ok_json(s, c, r, &b, d, rows);
+}
+
+static void metrics_text(struct srv *s, struct sbuf *b)
+{
+    sbuf_puts(b, "# HELP orrery_http_requests_total HTTP requests answered, "
+              "by status code.\n# TYPE orrery_http_requests_total counter\n");
+    for (size_t i = 0; i < N_CODES; i++) {
+        unsigned long long v = atomic_load(&s->http_by_code[i]);
+        if (i < N_CODES - 1)
+            sbuf_printf(b, "orrery_http_requests_total{code=\"%d\"} %llu\n",
+                        codes[i], v);
+        else
+            sbuf_printf(b, "orrery_http_requests_total{code=\"other\"} "
+                        "%llu\n", v);
+    }
+    sbuf_printf(b, "# HELP orrery_http_in_flight Requests being served.\n"
+                "# TYPE orrery_http_in_flight gauge\n"
+                "orrery_http_in_flight %ld\n", atomic_load(&s->in_flight));
+    sbuf_puts(b, "# HELP orrery_model_requests_total Requests answered by a "
+              "model version, by status code.\n"
+              "# TYPE orrery_model_requests_total counter\n");
+    pthread_mutex_lock(&s->lock);
+    for (struct series *x = s->series; x; x = x->next)
+        for (size_t i = 0; i < N_CODES; i++) {
+            unsigned long long v = atomic_load(&x->by_code[i]);
+            if (!v)
+                continue;
+            if (i < N_CODES - 1)
+                sbuf_printf(b, "orrery_model_requests_total{model=\"%s\","
+                            "version=\"%s\",code=\"%d\"} %llu\n", x->model,
+                            x->version, codes[i], v);
+            else
+                sbuf_printf(b, "orrery_model_requests_total{model=\"%s\","
+                            "version=\"%s\",code=\"other\"} %llu\n",
+                            x->model, x->version, v);
+        }
+    sbuf_puts(b, "# HELP orrery_model_request_duration_seconds Time from "
+              "request to answer.\n"
+              "# TYPE orrery_model_request_duration_seconds histogram\n");
+    for (struct series *x = s->series; x; x = x->next) {
+        unsigned long long cum = 0;
+        for (size_t i = 0; i <= N_LAT; i++) {
+            cum += atomic_load(&x->lat[i]);
+            if (i < N_LAT)
+                sbuf_printf(b, "orrery_model_request_duration_seconds_bucket"
+                            "{model=\"%s\",version=\"%s\",le=\"%g\"} %llu\n",
+                            x->model, x->version, lat_bounds[i], cum);
+            else
+                sbuf_printf(b, "orrery_model_request_duration_seconds_bucket"
+                            "{model=\"%s\",version=\"%s\",le=\"+Inf\"} "
+                            "%llu\n", x->model, x->version, cum);
+        }
+        sbuf_printf(b, "orrery_model_request_duration_seconds_sum{model="
+                    "\"%s\",version=\"%s\"} %.9f\n", x->model, x->version,
+                    (double)atomic_load(&x->lat_sum_ns) / 1e9);
+        sbuf_printf(b, "orrery_model_request_duration_seconds_count{model="
+                    "\"%s\",version=\"%s\"} %llu\n", x->model, x->version,
+                    cum);
+    }
+    sbuf_puts(b, "# HELP orrery_model_batch_rows Rows per predicted "
+              "request.\n# TYPE orrery_model_batch_rows histogram\n");
+    for (struct series *x = s->series; x; x = x->next) {
+        unsigned long long cum = 0;
+        for (size_t i = 0; i <= N_ROWS; i++) {
+            cum += atomic_load(&x->rows[i]);
+            if (i < N_ROWS)
+                sbuf_printf(b, "orrery_model_batch_rows_bucket{model=\"%s\","
+                            "version=\"%s\",le=\"%g\"} %llu\n", x->model,
+                            x->version, rows_bounds[i], cum);
+            else
+                sbuf_printf(b, "orrery_model_batch_rows_bucket{model=\"%s\","
+                            "version=\"%s\",le=\"+Inf\"} %llu\n", x->model,
+                            x->version, cum);
+        }
+        sbuf_printf(b, "orrery_model_batch_rows_sum{model=\"%s\",version="
+                    "\"%s\"} %llu\n", x->model, x->version,
+                    atomic_load(&x->rows_sum));
+        sbuf_printf(b, "orrery_model_batch_rows_count{model=\"%s\",version="
+                    "\"%s\"} %llu\n", x->model, x->version, cum);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c,
+                                struct req *r)
+{
+    struct sbuf b = {0};
+    struct dep *d = NULL;
+    enum MHD_Result ok;
+    size_t n = 0;
+    switch (r->route) {
+    case R_V2:
+        sbuf_printf(&b, "{\"name\": \"orrery\", \"version\": \"%s\", "
+                    "\"extensions\": []}\n", ORR_SDK_VERSION);
+        return ok_json(s, c, r, &b, NULL, 0);
+    case R_LIVE:
+        sbuf_puts(&b, "{\"live\": true}\n");
+        return ok_json(s, c, r, &b, NULL, 0);
+    case R_READY:
+        d = acquire(s, "", &n);
+        dep_release(d);
+        sbuf_printf(&b, "{\"ready\": %s}\n", n ? "true" : "false");
+        return answer(s, c, r, n ? 200 : 503, &b, "application/json", NULL,
+                      0);
+    case R_PING:
+        acquire(s, "", &n);
+        sbuf_puts(&b, n ? "\n" : "no model deployed\n");
+        return answer(s, c, r, n ? 200 : 503, &b, "text/plain", NULL, 0);
+    case R_VERSION:
+        sbuf_printf(&b, "%s\n", ORR_SDK_VERSION);
+        return answer(s, c, r, 200, &b, "text/plain", NULL, 0);
+    case R_METRICS:
+        metrics_text(s, &b);
+        return answer(s, c, r, 200, &b,
+                      "text/plain; version=0.0.4; charset=utf-8", NULL, 0);
+    case R_MODEL:
+    case R_MODEL_READY:
+    case R_INFER:
+        ok = find_model(s, c, r, &d);
+        if (!d)
+            return ok;
+        ok = r->route == R_INFER ? infer(s, c, r, d, 1)
+                                 : model_meta(s, c, r, d);
+        dep_release(d);
+        return ok;
+    case R_INVOCATIONS:
+        d = acquire(s, NULL, &n);
+        if (!d)
+            return fail(s, c, r, n ? 400 : 503, NULL, n
+                        ? "/invocations needs a server with one model; "
+                          "use /v2/models/{name}/infer"
+                        : "no model deployed");
+        ok = infer(s, c, r, d, 0);
+        dep_release(d);
+        return ok;
+    case R_NONE:
+        break;
+    }
+    return fail(s, c, r, 404, NULL, "no such endpoint");
+}
+
+/* Constant-time comparison, so the answer's timing does not reveal how
+ * much of a guessed token was right. */
+static int token_ok(const struct srv *s, const char *auth)
+{
+    if (!auth || strncmp(auth, "Bearer ", 7))
+        return 0;
+    const char *t = auth + 7;
+    size_t n = strlen(t);
+    int found = 0;
+    for (size_t i = 0; i < s->n_tokens; i++) {
+        size_t m = strlen(s->tokens[i]);
+        unsigned char diff = (unsigned char)(n != m);
+        for (size_t k = 0; k < n; k++)
+            diff |= (unsigned char)(t[k] ^ s->tokens[i][k < m ? k : 0]);
+        found |= !diff;
+    }
+    return found;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    struct srv *s = cls;
+    struct req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->t0 = now_ns();
+        *con_cls = r;
+        atomic_fetch_add(&s->in_flight, 1);
+        route_of(url, r);
+        int is_post = !strcmp(method, MHD_HTTP_METHOD_POST);
+        int is_get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
+                     !strcmp(method, MHD_HTTP_METHOD_HEAD);
+        int probe = r->route == R_LIVE || r->route == R_READY ||
+                    r->route == R_PING;
+        if (s->n_tokens && !probe &&
+            !token_ok(s, MHD_lookup_connection_value(
+                             c, MHD_HEADER_KIND,
+                             MHD_HTTP_HEADER_AUTHORIZATION)))
+            return fail(s, c, r, 401, NULL, "missing or wrong bearer token");
+        if (r->route == R_NONE)
+            return fail(s, c, r, 404, NULL, "no such endpoint");
+        if (r->post ? !is_post : !is_get) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "method %.16s not allowed (use %s)",
+                     method, r->post ? "POST" : "GET");
+            return fail(s, c, r, 405, NULL, msg);
+        }
+        if (!r->post)
+            return dispatch(s, c, r);
+        const char *cl = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > s->max_body)
+                r->too_large = 1;
+        }
+        if (r->too_large)
+            return fail(s, c, r, 413, NULL, "request body too large");
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->too_large || r->len + n > s->max_body) {
+            r->too_large = 1;
+            return MHD_YES;
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap : 4096;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            char *p = realloc(r->body, cap);
+            if (!p)
+                return MHD_NO;
+            r->body = p;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    if (r->too_large)
+        return fail(s, c, r, 413, NULL, "request body too large");
+    if (!r->body) {
+        r->body = strdup("");
+        if (!r->body)
+            return MHD_NO;
+    }
+    return dispatch(s, c, r);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct srv *s = cls;
+    struct req *r = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The backend                                                          */
+
+struct tok_ctx {
+    struct srv      *s;
+    struct orr_error *e;
+    int              rc;
+};
+
+static int add_token(struct srv *s, const char *t)
+{
+    if (!t || !*t)
+        return 0;
+    char **grown = realloc(s->tokens, (s->n_tokens + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    s->tokens = grown;
+    if (!(s->tokens[s->n_tokens] = strdup(t)))
+        return -1;
+    s->n_tokens++;
+    return 0;
+}
+
+static int tok_each(void *ctx, const char *key, const char *value)
+{
+    (void)key;
+    return add_token(ctx, value);
+}
+
+static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
+{
+    struct srv *s = self;
+    if (pthread_mutex_init(&s->lock, NULL))
+        return H->fail(e, ORR_EIO, "mutex init failed");
+    s->lock_ok = 1;
+    struct table *t = calloc(1, sizeof *t);
+    if (!t)
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    atomic_store(&s->table, t);
+    int64_t mb = H->cfg_int(cfg, "max_body", 16 << 20);
+    int64_t idle = H->cfg_int(cfg, "idle_timeout", 30);
+    int64_t conns = H->cfg_int(cfg, "max_connections", 1024);
+    if (mb < 1 || idle < 1 || conns < 1)
+        return H->fail(e, ORR_ECONFIG, "server: max_body, idle_timeout and "
+                       "max_connections must be positive");
+    s->max_body = (size_t)mb;
+    s->idle_timeout = (unsigned)idle;
+    s->max_connections = (unsigned)conns;
+    if (add_token(s, H->cfg_str(cfg, "token", NULL)))
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    const struct orr_cfg *toks = H->cfg_child(cfg, "tokens");
+    if (toks && H->cfg_each(toks, tok_each, s))
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    return ORR_OK;
+}
+
+static void s_close(void *self)
+{
+    struct srv *s = self;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    table_free(atomic_load(&s->table));
+    atomic_store(&s->table, NULL);
+    for (struct series *x = s->series, *nx; x; x = nx) {
+        nx = x->next;
+        free(x->model);
+        free(x->version);
+        free(x);
+    }
+    for (size_t i = 0; i < s->n_tokens; i++)
+        free(s->tokens[i]);
+    free(s->tokens);
+    if (s->lock_ok)
+        pthread_mutex_destroy(&s->lock);
+}
+
+static int s_start(void *self, const struct orr_serve_spec *spec,
+                   struct orr_error *e)
+{
+    struct srv *s = self;
+    const char *host = spec->host && *spec->host ? spec->host : "127.0.0.1";
+    unsigned workers = spec->workers;
+    if (!workers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n > 0 ? (unsigned)n : 2;
+    }
+    if (spec->port > 65535)
+        return H->fail(e, ORR_EINVAL, "port %u out of range", spec->port);
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    const struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_AUTO;
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)spec->port);
+        sa = (const struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)spec->port);
+        sa = (const struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return H->fail(e, ORR_EINVAL, "host '%s' is not an IP address",
+                       host);
+    }
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)spec->port, NULL, NULL, handler, s,
+        MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, workers,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon)
+        return H->fail(e, ORR_EIO, "cannot listen on %s:%u (address in use "
+                       "or not available)", host, spec->port);
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : spec->port;
+    return ORR_OK;
+}
+
+static unsigned s_bound_port(void *self)
+{
+    struct srv *s = self;
+    return s->daemon ? s->port : 0;
+}
+
+static int s_deploy(void *self, const struct orr_deployment *d,
+                    struct orr_error *e)
+{
+    struct srv *s = self;
+    if (d->role != ORR_ROLE_PRIMARY)
+        return H->fail(e, ORR_EUNSUPPORTED, "canary and shadow deployments "
+                       "are not supported yet");
+    if (!d->name || !*d->name || strlen(d->name) > NAME_MAX_LEN ||
+        !d->version || !*d->version || strlen(d->version) >= 32 || !d->model)
+        return H->fail(e, ORR_EINVAL, "deployment needs a name (at most %d "
+                       "characters), a version and a model", NAME_MAX_LEN);
+    struct dep *x = calloc(1, sizeof *x);
+    if (!x)
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    x->info.size = sizeof x->info;
+    int rc = H->model_info(d->model, &x->info, e);
+    if (rc) {
+        free(x);
+        return rc;
+    }
+    x->name = strdup(d->name);
+    x->version = strdup(d->version);
+    x->uri = strdup(d->uri ? d->uri : d->name);
+    atomic_init(&x->refs, 1);
+    H->model_retain(d->model);
+    x->model = d->model;
+    pthread_mutex_lock(&s->lock);
+    x->series = series_for(s, d->name, d->version);
+    int removed = 0;
+    if (!x->name || !x->version || !x->uri || !x->series) {
+        rc = H->fail(e, ORR_ENOMEM, "out of memory");
+        dep_release(x);
+    } else {
+        rc = publish(s, d->name, x, &removed, e);
+        if (rc)
+            dep_release(x);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int s_undeploy(void *self, const char *name, struct orr_error *e)
+{
+    struct srv *s = self;
+    int removed = 0;
+    pthread_mutex_lock(&s->lock);
+    int rc = publish(s, name, NULL, &removed, e);
+    pthread_mutex_unlock(&s->lock);
+    if (!rc && !removed)
+        return H->fail(e, ORR_ENOTFOUND, "no deployment named '%s'", name);
+    return rc;
+}
+
+static int s_stop(void *self, int drain_ms, struct orr_error *e)
+{
+    struct srv *s = self;
+    if (!s->daemon)
+        return ORR_OK;
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    uint64_t deadline = now_ns() + (uint64_t)(drain_ms > 0 ? drain_ms : 0)
+                                   * 1000000u;
+    int drained = 1;
+    while (atomic_load(&s->in_flight) > 0) {
+        if (now_ns() >= deadline) {
+            drained = 0;
+            break;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    if (!drained)
+        return H->fail(e, ORR_ETIMEDOUT, "requests still in flight after "
+                       "%d ms; stopped anyway", drain_ms);
+    return ORR_OK;
+}
+
+static const struct orr_server_ops ops = {
+    .version = ORR_SERVER_OPS_V1,
+    .name = "http",
+    .summary = "KServe V2, MLflow /invocations and /metrics over HTTP "
+               "(libmicrohttpd)",
+    .self_size = sizeof(struct srv),
+    .open = s_open,
+    .close = s_close,
+    .start = s_start,
+    .bound_port = s_bound_port,
+    .deploy = s_deploy,
+    .undeploy = s_undeploy,
+    .stop = s_stop,
+};
+
+static int init(const struct orr_host *host, struct orr_registry *reg,
+                struct orr_error *e)
+{
+    H = host;
+    return host->add_server(reg, &ops, e);
+}
+
+ORR_PLUGIN("server-http", "0.1.0", "Apache-2.0",
+           "model server: KServe V2, MLflow /invocations, Prometheus metrics",
+           init, NULL)

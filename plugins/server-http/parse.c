@@ -1,0 +1,612 @@
+/*
+ * parse.c - V2 and /invocations request bodies to an input matrix.
+ *
+ * Bodies are parsed with jansson (numbers through strtod, so values are
+ * exactly what a client wrote); the matrix is filled in one pass.
+ */
+#include "parse.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int bad(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return 400;
+}
+
+void srv_batch_clear(struct srv_batch *b)
+{
+    if (!b)
+        return;
+    free(b->x);
+    free(b->id);
+    memset(b, 0, sizeof *b);
+}
+
+static int alloc_matrix(struct srv_batch *out, size_t rows, size_t cols,
+                        char *err, size_t cap)
+{
+    if (rows == 0)
+        return bad(err, cap, "no rows");
+    if (cols == 0 || rows > SRV_MAX_VALUES / cols)
+        return bad(err, cap, "too many values (%zu rows x %zu columns)",
+                   rows, cols);
+    out->x = malloc(rows * cols * sizeof *out->x);
+    if (!out->x)
+        return bad(err, cap, "out of memory");
+    out->rows = rows;
+    out->cols = cols;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* KServe V2                                                            */
+
+enum dtype { DT_FP32, DT_FP64, DT_INT32, DT_INT64, DT_BOOL };
+
+static int dtype_of(const char *s, enum dtype *out)
+{
+    static const struct { const char *name; enum dtype t; } tab[] = {
+        {"FP32", DT_FP32}, {"FP64", DT_FP64}, {"INT32", DT_INT32},
+        {"INT64", DT_INT64}, {"BOOL", DT_BOOL},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
+        if (!strcmp(s, tab[i].name)) {
+            *out = tab[i].t;
+            return 0;
+        }
+    return -1;
+}
+
+static int v2_value(const json_t *v, enum dtype t, double *dst,
+                    size_t k, char *err, size_t cap)
+{
+    switch (t) {
+    case DT_BOOL:
+        if (!json_is_boolean(v))
+            return bad(err, cap, "data[%zu]: BOOL tensor needs true/false", k);
+        *dst = json_is_true(v) ? 1.0 : 0.0;
+        return 0;
+    case DT_INT32:
+    case DT_INT64:
+        if (!json_is_integer(v))
+            return bad(err, cap, "data[%zu]: %s tensor needs an integer", k,
+                       t == DT_INT32 ? "INT32" : "INT64");
+        if (t == DT_INT32 && (json_integer_value(v) < INT32_MIN ||
+                              json_integer_value(v) > INT32_MAX))
+            return bad(err, cap, "data[%zu]: out of INT32 range", k);
+        *dst = (double)json_integer_value(v);
+        return 0;
+    case DT_FP32:
+    case DT_FP64:
+        if (!json_is_number(v))
+            return bad(err, cap, "data[%zu]: expected a number", k);
+        *dst = json_number_value(v);
+        if (t == DT_FP32)
+            *dst = (double)(float)*dst;
+        return 0;
+    }
+    return bad(err, cap, "unsupported datatype");
+}
+
+/* Nested arrays flatten in row-major order; depth is bounded by the
+ * shape's rank so a deeply nested body is refused, not recursed into. */
+static int v2_flatten(const json_t *a, int depth, enum dtype t, double *dst,
+                      size_t *k, size_t max, char *err, size_t cap)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_array(v)) {
+            if (depth <= 0)
+                return bad(err, cap, "data nested deeper than the shape");
+            int rc = v2_flatten(v, depth - 1, t, dst, k, max, err, cap);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (*k >= max)
+            return bad(err, cap, "data has more values than the shape "
+                       "(%zu)", max);
+        int rc = v2_value(v, t, dst + *k, *k, err, cap);
+        if (rc)
+            return rc;
+        (*k)++;
+    }
+    return 0;
+}
+
+static int v2_input(const json_t *in, const struct srv_schema *s,
+                    struct srv_batch *out, char *err, size_t cap)
+{
+    const char *name = json_string_value(json_object_get(in, "name"));
+    const char *dt = json_string_value(json_object_get(in, "datatype"));
+    const json_t *shape = json_object_get(in, "shape");
+    const json_t *data = json_object_get(in, "data");
+    enum dtype t;
+    if (!json_is_object(in))
+        return bad(err, cap, "inputs[0] must be an object");
+    if (!name)
+        return bad(err, cap, "inputs[0]: missing \"name\"");
+    if (!dt)
+        return bad(err, cap, "input '%.64s': missing \"datatype\"", name);
+    if (dtype_of(dt, &t))
+        return bad(err, cap, "input '%.64s': unsupported datatype '%.32s' "
+                   "(FP32, FP64, INT32, INT64, BOOL)", name, dt);
+    if (!json_is_array(shape) || json_array_size(shape) != 2)
+        return bad(err, cap, "input '%.64s': shape must be [rows, %zu]",
+                   name, s->n_features);
+    json_int_t dims[2];
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *d = json_array_get(shape, i);
+        if (!json_is_integer(d) || json_integer_value(d) < 0)
+            return bad(err, cap, "input '%.64s': shape must hold "
+                       "non-negative integers", name);
+        dims[i] = json_integer_value(d);
+    }
+    if ((uint64_t)dims[1] != s->n_features)
+        return bad(err, cap, "input '%.64s': shape [%lld, %lld] does not "
+                   "match the model's [-1, %zu]", name, (long long)dims[0],
+                   (long long)dims[1], s->n_features);
+    if (!json_is_array(data))
+        return bad(err, cap, "input '%.64s': \"data\" must be an array",
+                   name);
+    if ((uint64_t)dims[0] > SRV_MAX_VALUES)
+        return bad(err, cap, "input '%.64s': too many rows", name);
+    int rc = alloc_matrix(out, (size_t)dims[0], s->n_features, err, cap);
+    if (rc)
+        return rc;
+    size_t k = 0, want = out->rows * out->cols;
+    rc = v2_flatten(data, 1, t, out->x, &k, want, err, cap);
+    if (!rc && k != want)
+        rc = bad(err, cap, "input '%.64s': data has %zu values, shape "
+                 "[%zu, %zu] needs %zu", name, k, out->rows, out->cols, want);
+    return rc;
+}
+
+int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
+                 struct srv_batch *out, char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    int rc = 0;
+    if (!root)
+        return bad(err, cap, "malformed JSON: %s (line %d, column %d)",
+                   je.text, je.line, je.column);
+    const json_t *inputs = json_object_get(root, "inputs");
+    const json_t *id = json_object_get(root, "id");
+    if (!json_is_object(root))
+        rc = bad(err, cap, "the body must be a JSON object");
+    else if (!json_is_array(inputs) || json_array_size(inputs) == 0)
+        rc = bad(err, cap, "\"inputs\" must be a non-empty array");
+    else if (json_array_size(inputs) != 1)
+        rc = bad(err, cap, "expected one input tensor of shape [rows, %zu], "
+                 "got %zu", s->n_features, json_array_size(inputs));
+    else if (id && !json_is_string(id))
+        rc = bad(err, cap, "\"id\" must be a string");
+    if (!rc)
+        rc = v2_input(json_array_get(inputs, 0), s, out, err, cap);
+    if (!rc && id && !(out->id = strdup(json_string_value(id))))
+        rc = bad(err, cap, "out of memory");
+    json_decref(root);
+    if (rc)
+        srv_batch_clear(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* MLflow /invocations                                                  */
+
+/* map[f] = index of the model's feature f among `given` column names.
+ * Unnamed models take the columns in order (then the count must match);
+ * extra named columns are ignored, as MLflow's schema enforcement does. */
+static int map_columns(const struct srv_schema *s, const char *const *given,
+                       size_t n_given, size_t *map, char *err, size_t cap)
+{
+    if (!s->feature_names || !given) {
+        if (n_given != s->n_features)
+            return bad(err, cap, "got %zu columns, the model takes %zu",
+                       n_given, s->n_features);
+        for (size_t f = 0; f < s->n_features; f++)
+            map[f] = f;
+        return 0;
+    }
+    for (size_t f = 0; f < s->n_features; f++) {
+        size_t j = 0;
+        while (j < n_given && strcmp(given[j], s->feature_names[f]))
+            j++;
+        if (j == n_given)
+            return bad(err, cap, "missing column '%.64s'",
+                       s->feature_names[f]);
+        map[f] = j;
+    }
+    return 0;
+}
+
+static int cell(const json_t *v, double *dst, size_t row, const char *col,
+                char *err, size_t cap)
+{
+    if (json_is_number(v))
+        *dst = json_number_value(v);
+    else if (json_is_null(v))
+        *dst = NAN;
+    else if (json_is_boolean(v))
+        *dst = json_is_true(v) ? 1.0 : 0.0;
+    else
+        return bad(err, cap, "row %zu, column '%.64s': expected a number",
+                   row + 1, col);
+    return 0;
+}
+
+static const char *fname(const struct srv_schema *s, size_t f, char *buf,
+                         size_t cap)
+{
+    if (s->feature_names)
+        return s->feature_names[f];
+    snprintf(buf, cap, "%zu", f);
+    return buf;
+}
+
+/* Rows given as arrays (positional, or ordered by `cols`). */
+static int rows_of_arrays(const json_t *rows, const json_t *cols,
+                          const struct srv_schema *s, struct srv_batch *out,
+                          char *err, size_t cap)
+{
+    size_t n_cols = 0, *map = NULL, f, r;
+    const char **names = NULL;
+    char nb[24];
+    int rc = 0;
+    const json_t *row0 = json_array_get(rows, 0);
+    if (cols) {
+        n_cols = json_array_size(cols);
+        names = calloc(n_cols ? n_cols : 1, sizeof *names);
+        if (!names)
+            return bad(err, cap, "out of memory");
+        for (size_t j = 0; j < n_cols && !rc; j++)
+            if (!(names[j] = json_string_value(json_array_get(cols, j))))
+                rc = bad(err, cap, "\"columns\" must be strings");
+    } else {
+        n_cols = json_array_size(row0);
+    }
+    map = calloc(s->n_features ? s->n_features : 1, sizeof *map);
+    if (!rc && !map)
+        rc = bad(err, cap, "out of memory");
+    if (!rc)
+        rc = map_columns(s, names, n_cols, map, err, cap);
+    if (!rc)
+        rc = alloc_matrix(out, json_array_size(rows), s->n_features, err,
+                          cap);
+    for (r = 0; !rc && r < out->rows; r++) {
+        const json_t *row = json_array_get(rows, r);
+        if (!json_is_array(row) || json_array_size(row) != n_cols) {
+            rc = bad(err, cap, "row %zu: expected an array of %zu values",
+                     r + 1, n_cols);
+            break;
+        }
+        for (f = 0; !rc && f < s->n_features; f++)
+            rc = cell(json_array_get(row, map[f]),
+                      out->x + r * out->cols + f, r,
+                      fname(s, f, nb, sizeof nb), err, cap);
+    }
+    free(map);
+    free(names);
+    return rc;
+}
+
+/* Rows given as objects {column: value}. */
+static int rows_of_objects(const json_t *rows, const struct srv_schema *s,
+                           struct srv_batch *out, char *err, size_t cap)
+{
+    if (!s->feature_names)
+        return bad(err, cap, "the model has no column names: send rows as "
+                   "arrays");
+    int rc = alloc_matrix(out, json_array_size(rows), s->n_features, err,
+                          cap);
+    for (size_t r = 0; !rc && r < out->rows; r++) {
+        const json_t *row = json_array_get(rows, r);
+        if (!json_is_object(row))
+            return bad(err, cap, "row %zu: expected an object", r + 1);
+        for (size_t f = 0; !rc && f < s->n_features; f++) {
+            const json_t *v = json_object_get(row, s->feature_names[f]);
+            if (!v)
+                return bad(err, cap, "row %zu: missing column '%.64s'",
+                           r + 1, s->feature_names[f]);
+            rc = cell(v, out->x + r * out->cols + f, r, s->feature_names[f],
+                      err, cap);
+        }
+    }
+    return rc;
+}
+
+/* Columns given as an object {column: [values]}. */
+static int columnar(const json_t *obj, const struct srv_schema *s,
+                    struct srv_batch *out, char *err, size_t cap)
+{
+    if (!s->feature_names)
+        return bad(err, cap, "the model has no column names: send rows as "
+                   "arrays");
+    size_t rows = 0;
+    for (size_t f = 0; f < s->n_features; f++) {
+        const json_t *c = json_object_get(obj, s->feature_names[f]);
+        if (!json_is_array(c))
+            return bad(err, cap, "missing column '%.64s' (an array of values)",
+                       s->feature_names[f]);
+        if (f == 0)
+            rows = json_array_size(c);
+        else if (json_array_size(c) != rows)
+            return bad(err, cap, "column '%.64s' has %zu values, expected "
+                       "%zu", s->feature_names[f], json_array_size(c), rows);
+    }
+    int rc = alloc_matrix(out, rows, s->n_features, err, cap);
+    for (size_t f = 0; !rc && f < s->n_features; f++) {
+        const json_t *c = json_object_get(obj, s->feature_names[f]);
+        for (size_t r = 0; !rc && r < rows; r++)
+            rc = cell(json_array_get(c, r), out->x + r * out->cols + f, r,
+                      s->feature_names[f], err, cap);
+    }
+    return rc;
+}
+
+/* `instances` / `inputs` / `dataframe_records`: a list of rows. */
+static int row_list(const json_t *rows, const struct srv_schema *s,
+                    struct srv_batch *out, char *err, size_t cap)
+{
+    if (!json_is_array(rows) || json_array_size(rows) == 0)
+        return bad(err, cap, "expected a non-empty list of rows");
+    const json_t *row0 = json_array_get(rows, 0);
+    if (json_is_object(row0))
+        return rows_of_objects(rows, s, out, err, cap);
+    if (json_is_array(row0))
+        return rows_of_arrays(rows, NULL, s, out, err, cap);
+    return bad(err, cap, "each row must be an array or an object");
+}
+
+static int invocations_json(const char *body, size_t len,
+                            const struct srv_schema *s,
+                            struct srv_batch *out, char *err, size_t cap)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    if (!root)
+        return bad(err, cap, "malformed JSON: %s (line %d, column %d)",
+                   je.text, je.line, je.column);
+    static const char *const keys[] = {
+        "dataframe_split", "dataframe_records", "instances", "inputs"
+    };
+    const json_t *v = NULL;
+    size_t which = 0, found = 0;
+    int rc = 0;
+    for (size_t i = 0; json_is_object(root) && i < 4; i++)
+        if (json_object_get(root, keys[i])) {
+            v = json_object_get(root, keys[i]);
+            which = i;
+            found++;
+        }
+    if (found != 1) {
+        rc = bad(err, cap, "expected a JSON object with exactly one of "
+                 "dataframe_split, dataframe_records, instances, inputs");
+    } else if (which == 0) {
+        const json_t *cols = json_object_get(v, "columns");
+        const json_t *data = json_object_get(v, "data");
+        if (!json_is_object(v) || !json_is_array(data) ||
+            json_array_size(data) == 0)
+            rc = bad(err, cap, "dataframe_split needs \"data\": a non-empty "
+                     "list of rows");
+        else if (cols && !json_is_array(cols))
+            rc = bad(err, cap, "dataframe_split \"columns\" must be a list");
+        else
+            rc = rows_of_arrays(data, cols, s, out, err, cap);
+    } else if (which == 1) {
+        if (json_is_array(v) && json_array_size(v) &&
+            !json_is_object(json_array_get(v, 0)))
+            rc = bad(err, cap, "dataframe_records must be a list of "
+                     "objects");
+        else
+            rc = row_list(v, s, out, err, cap);
+    } else if (which == 3 && json_is_object(v)) {
+        rc = columnar(v, s, out, err, cap);
+    } else {
+        rc = row_list(v, s, out, err, cap);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV: a header line, then one row per line; RFC 4180 quoting.         */
+
+struct csv_cursor {
+    const char *p, *end;
+};
+
+/* Read one field into buf (unquoted), say whether the line ended. */
+static int csv_field(struct csv_cursor *c, char *buf, size_t bufcap,
+                     size_t *n, int *eol, char *err, size_t cap)
+{
+    size_t k = 0;
+    int quoted = 0;
+    if (c->p < c->end && *c->p == '"') {
+        quoted = 1;
+        c->p++;
+    }
+    for (;;) {
+        if (c->p >= c->end) {
+            if (quoted)
+                return bad(err, cap, "CSV: unterminated quoted field");
+            *eol = 1;
+            break;
+        }
+        char ch = *c->p;
+        if (quoted && ch == '"') {
+            if (c->p + 1 < c->end && c->p[1] == '"') {
+                c->p++;
+            } else {
+                quoted = 0;
+                c->p++;
+                continue;
+            }
+        } else if (!quoted && ch == ',') {
+            c->p++;
+            *eol = 0;
+            break;
+        } else if (!quoted && (ch == '\n' || ch == '\r')) {
+            if (ch == '\r' && c->p + 1 < c->end && c->p[1] == '\n')
+                c->p++;
+            c->p++;
+            *eol = 1;
+            break;
+        } else if (!quoted && k == 0 && ch == '"') {
+            return bad(err, cap, "CSV: stray quote");
+        }
+        if (k + 1 >= bufcap)
+            return bad(err, cap, "CSV: field longer than %zu bytes",
+                       bufcap - 1);
+        buf[k++] = ch;
+        c->p++;
+    }
+    buf[k] = '\0';
+    *n = k;
+    return 0;
+}
+
+static int csv_number(const char *s, size_t n, double *out)
+{
+    if (n == 0) {
+        *out = NAN;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    if (end != s + n || errno == ERANGE || isnan(*out) || isinf(*out))
+        return -1;
+    return 0;
+}
+
+static int invocations_csv(const char *body, size_t len,
+                           const struct srv_schema *s, struct srv_batch *out,
+                           char *err, size_t cap)
+{
+    struct csv_cursor c = {body, body + len};
+    char field[256];
+    char **names = NULL;
+    size_t n_cols = 0, *map = NULL, rows = 0, n;
+    int eol = 0, rc = 0;
+    double *row = NULL;
+    if (len == 0)
+        return bad(err, cap, "CSV: empty body");
+    /* Header. */
+    while (!rc && !eol) {
+        rc = csv_field(&c, field, sizeof field, &n, &eol, err, cap);
+        if (rc)
+            break;
+        char **grown = realloc(names, (n_cols + 1) * sizeof *names);
+        if (!grown) {
+            rc = bad(err, cap, "out of memory");
+            break;
+        }
+        names = grown;
+        if (!(names[n_cols] = strdup(field))) {
+            rc = bad(err, cap, "out of memory");
+            break;
+        }
+        n_cols++;
+        if (n_cols > 100000)
+            rc = bad(err, cap, "CSV: too many columns");
+    }
+    /* Rows counted first so the matrix is allocated once. */
+    if (!rc) {
+        for (const char *p = c.p; p < c.end; p++)
+            if (*p == '\n')
+                rows++;
+        if (c.p < c.end && c.end[-1] != '\n')
+            rows++;
+        map = calloc(s->n_features ? s->n_features : 1, sizeof *map);
+        row = calloc(n_cols, sizeof *row);
+        if (!map || !row)
+            rc = bad(err, cap, "out of memory");
+    }
+    if (!rc)
+        rc = map_columns(s, (const char *const *)names, n_cols, map, err,
+                         cap);
+    if (!rc)
+        rc = alloc_matrix(out, rows, s->n_features, err, cap);
+    size_t r = 0;
+    while (!rc && c.p < c.end) {
+        if (*c.p == '\n' || *c.p == '\r') {     /* blank line */
+            c.p++;
+            continue;
+        }
+        if (r >= out->rows) {
+            rc = bad(err, cap, "CSV: more rows than lines");
+            break;
+        }
+        eol = 0;
+        size_t j = 0;
+        while (!rc && !eol) {
+            rc = csv_field(&c, field, sizeof field, &n, &eol, err, cap);
+            if (rc)
+                break;
+            if (j >= n_cols) {
+                rc = bad(err, cap, "CSV row %zu: more than %zu fields",
+                         r + 1, n_cols);
+                break;
+            }
+            if (csv_number(field, n, &row[j]))
+                rc = bad(err, cap, "CSV row %zu, column '%.64s': '%.32s' is "
+                         "not a number", r + 1, names[j], field);
+            j++;
+        }
+        if (!rc && j != n_cols)
+            rc = bad(err, cap, "CSV row %zu: %zu fields, the header has %zu",
+                     r + 1, j, n_cols);
+        for (size_t f = 0; !rc && f < s->n_features; f++)
+            out->x[r * out->cols + f] = row[map[f]];
+        r++;
+    }
+    if (!rc && r == 0)
+        rc = bad(err, cap, "CSV: no rows after the header");
+    if (!rc)
+        out->rows = r;
+    for (size_t j = 0; j < n_cols; j++)
+        free(names[j]);
+    free(names);
+    free(map);
+    free(row);
+    return rc;
+}
+
+int srv_parse_invocations(const char *body, size_t len, const char *ctype,
+                          const struct srv_schema *s, struct srv_batch *out,
+                          char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    if (!ctype || !strncasecmp(ctype, "application/json", 16))
+        rc = invocations_json(body, len, s, out, err, cap);
+    else if (!strncasecmp(ctype, "text/csv", 8))
+        rc = invocations_csv(body, len, s, out, err, cap);
+    else {
+        snprintf(err, cap, "unsupported content type '%.64s' (use "
+                 "application/json or text/csv)", ctype);
+        rc = 415;
+    }
+    if (rc)
+        srv_batch_clear(out);
+    return rc;
+}

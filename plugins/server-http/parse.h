@@ -1,0 +1,47 @@
+/*
+ * parse.h - request bodies of the HTTP server to a dense input matrix:
+ * KServe V2 / Open Inference Protocol JSON and MLflow /invocations
+ * (JSON in its four layouts, and CSV).
+ *
+ * Pure functions over a byte buffer: no server, no host table, so the
+ * fuzz target (tests/fuzz/) links this file alone.  Memory comes from
+ * malloc; on failure nothing is left allocated and `err` holds one line
+ * for the client's {"error": "..."}.
+ */
+#ifndef ORR_SERVER_HTTP_PARSE_H
+#define ORR_SERVER_HTTP_PARSE_H
+
+#include <stddef.h>
+
+/* What the model expects: n_features columns, named or not. */
+struct srv_schema {
+    size_t             n_features;
+    const char *const *feature_names;   /* n_features names, or NULL       */
+};
+
+/* A parsed request: rows x cols doubles (row-major), NaN = missing. */
+struct srv_batch {
+    double *x;
+    size_t  rows, cols;
+    char   *id;             /* V2 "id" to echo, or NULL                    */
+};
+
+/* Largest number of values one request may carry (independent of the
+ * body limit, so a tiny body cannot claim a huge shape). */
+#define SRV_MAX_VALUES ((size_t)1 << 26)
+
+/* Parse a V2 inference request.  Returns 0, or the HTTP status to answer
+ * (400) with `err` filled. */
+int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
+                 struct srv_batch *out, char *err, size_t cap);
+
+/* Parse an MLflow /invocations body.  `ctype` is the Content-Type
+ * header (NULL counts as JSON).  Returns 0, 400 or 415 (an unsupported
+ * content type), with `err` filled. */
+int srv_parse_invocations(const char *body, size_t len, const char *ctype,
+                          const struct srv_schema *s, struct srv_batch *out,
+                          char *err, size_t cap);
+
+void srv_batch_clear(struct srv_batch *b);
+
+#endif

@@ -1,0 +1,613 @@
+#!/usr/bin/env python3
+"""tests/serve/serve_test.py - `orrery serve` through the real binary and a
+real HTTP client (http.client), on loopback only.
+
+    serve_test.py ORRERY_BIN PREDICT_REF REPO_ROOT CASE
+
+Each case trains the quickstart model in a fresh temporary site, serves
+models:/cancer@champion on a free port and checks one area.  Servers are
+stopped by PID.  Waits are bounded polls on observable state, never
+sleeps.  Prints "N passed, N failed".
+"""
+import csv
+import http.client
+import json
+import os
+import re
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN, REF, ROOT, CASE = sys.argv[1:5]
+DATA = os.path.join(ROOT, "examples", "data", "breast_cancer.csv")
+PIPELINE = os.path.join(ROOT, "examples", "quickstart", "pipeline.lua")
+DEADLINE = 60.0          # bound for every wait on the server
+
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("  FAIL: " + what, file=sys.stderr)
+    return cond
+
+
+def run(*args, env=None, ok=True):
+    p = subprocess.run([BIN] + list(args), cwd=SITE, env=env or ENV,
+                       capture_output=True, text=True, timeout=300)
+    if ok and p.returncode != 0:
+        raise RuntimeError("orrery %s failed (%d): %s" %
+                           (" ".join(args), p.returncode, p.stderr))
+    return p
+
+
+class Server:
+    def __init__(self, *models, extra=(), env=None):
+        self.err_path = os.path.join(SITE, "serve-%d.err" % time.time_ns())
+        self.err = open(self.err_path, "w")
+        self.p = subprocess.Popen(
+            [BIN, "serve"] + list(models) + ["--port", "0", "--poll-ms",
+                                             "50"] + list(extra),
+            cwd=SITE, env=env or ENV, stdout=subprocess.PIPE,
+            stderr=self.err, text=True)
+        self.out = []
+        self.port = None
+        lines = queue.Queue()
+
+        def reader():                   # stdout may be read to its end
+            for line in self.p.stdout:
+                lines.put(line)
+            lines.put(None)
+        threading.Thread(target=reader, daemon=True).start()
+        end = time.time() + DEADLINE
+        while time.time() < end and self.port is None:
+            try:
+                line = lines.get(timeout=max(0.0, end - time.time()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.out.append(line)
+            m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$",
+                         line.strip())
+            if m:
+                self.port = int(m.group(1))
+        if self.port is None:
+            err = self.stderr()
+            self.stop()
+            raise RuntimeError("server did not start: %s" % err)
+
+    def stderr(self):
+        if not self.err.closed:
+            self.err.flush()
+        with open(self.err_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            h = dict(headers or {})
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+                h.setdefault("Content-Type", "application/json")
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict(r.getheaders()), data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, headers=None):
+        st, h, data = self.request(method, path, body, headers)
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        return st, h, doc
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            os.kill(self.p.pid, sig)
+        try:
+            rc = self.p.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            os.kill(self.p.pid, signal.SIGKILL)
+            rc = self.p.wait()
+        if not self.err.closed:
+            self.err.close()
+        return rc
+
+
+def rows(n, start=0):
+    with open(DATA) as f:
+        rd = csv.reader(f)
+        head = next(rd)
+        body = [r for r in rd]
+    feats = [h for h in head if h != "malignant"]
+    idx = [head.index(h) for h in feats]
+    sel = body[start:start + n]
+    return feats, [[float(r[i]) for i in idx] for r in sel], head, sel
+
+
+def reference(uri, n, start=0):
+    """Probabilities from the runtime in-process, for rows [start, n)."""
+    _, _, head, sel = rows(n, start)
+    path = os.path.join(SITE, "ref.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        w.writerows(sel)
+    p = subprocess.run([REF, uri, path, "malignant"], cwd=SITE, env=ENV,
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("predict_ref: " + p.stderr)
+    return [float(x) for x in p.stdout.split()]
+
+
+def close(a, b, tol=1e-12):
+    return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+def v2_body(data, shape, dtype="FP64", rid=None):
+    b = {"inputs": [{"name": "input", "shape": shape, "datatype": dtype,
+                     "data": data}]}
+    if rid is not None:
+        b["id"] = rid
+    return b
+
+
+def train(*params):
+    args = ["run", PIPELINE]
+    for p in params:
+        args += ["--param", p]
+    return run(*args).stdout
+
+
+# ---------------------------------------------------------------- cases
+
+def case_v2():
+    s = Server("models:/cancer@champion")
+    try:
+        st, _, d = s.json("GET", "/v2")
+        check(st == 200 and d["name"] == "orrery", "GET /v2")
+        st, _, d = s.json("GET", "/v2/health/live")
+        check(st == 200 and d == {"live": True}, "live")
+        st, _, d = s.json("GET", "/v2/health/ready")
+        check(st == 200 and d == {"ready": True}, "ready")
+        st, h, d = s.json("GET", "/v2/models/cancer")
+        check(st == 200 and d["name"] == "cancer" and d["versions"] == ["1"]
+              and d["inputs"][0]["shape"] == [-1, 30]
+              and d["outputs"][0]["shape"] == [-1, 1]
+              and len(d["parameters"]["feature_names"]) == 30,
+              "model metadata: %r" % d)
+        check(h.get("X-Orrery-Model-Version") == "1", "version header")
+        st, _, d = s.json("GET", "/v2/models/cancer/versions/1")
+        check(st == 200 and d["versions"] == ["1"], "versions/1 metadata")
+        st, _, d = s.json("GET", "/v2/models/cancer/ready")
+        check(st == 200 and d["ready"] is True, "model ready")
+        st, _, d = s.json("GET", "/v2/models/cancer/versions/1/ready")
+        check(st == 200 and d["ready"] is True, "versions/1 ready")
+
+        ref = reference("models:/cancer/1", 40)
+        _, x, _, _ = rows(40)
+        flat = [v for r in x for v in r]
+        st, h, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(flat, [40, 30], rid="req-7"))
+        check(st == 200, "infer flat: %d %r" % (st, d))
+        if st == 200:
+            out = d["outputs"][0]
+            check(d["id"] == "req-7", "id echoed")
+            check(d["model_name"] == "cancer" and d["model_version"] == "1",
+                  "model name/version in the answer")
+            check(out["shape"] == [40, 1] and out["datatype"] == "FP64",
+                  "output shape")
+            check(close(out["data"], ref), "same probabilities as the "
+                  "runtime to 1e-12")
+        st, _, d = s.json("POST", "/v2/models/cancer/versions/1/infer",
+                          v2_body(x, [40, 30]))
+        check(st == 200 and close(d["outputs"][0]["data"], ref),
+              "infer nested data, versioned path")
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body([v for v in flat[:30]], [1, 30], "FP32"))
+        check(st == 200 and abs(d["outputs"][0]["data"][0] - ref[0]) < 1e-4,
+              "FP32 input")
+        ints = [int(v) for v in flat[:30]]
+        for dt in ("INT32", "INT64"):
+            st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                              v2_body(ints, [1, 30], dt))
+            check(st == 200 and len(d["outputs"][0]["data"]) == 1, dt)
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body([True] * 30, [1, 30], "BOOL"))
+        check(st == 200, "BOOL input")
+        st, _, _ = s.json("GET", "/v2/models/cancer/versions/9")
+        check(st == 404, "unknown version 404")
+    finally:
+        check(s.stop() == 0, "exit 0 on SIGTERM")
+
+
+def case_invocations():
+    s = Server("models:/cancer@champion")
+    try:
+        n = 12
+        ref = reference("models:/cancer/1", n)
+        feats, x, head, sel = rows(n)
+        bodies = {
+            "dataframe_split": {"dataframe_split": {"columns": feats,
+                                                    "data": x}},
+            "dataframe_split reordered": {"dataframe_split": {
+                "columns": feats[::-1], "data": [r[::-1] for r in x]}},
+            "dataframe_records": {"dataframe_records": [
+                dict(zip(feats, r)) for r in x]},
+            "instances": {"instances": x},
+            "instances as objects": {"instances": [
+                dict(zip(feats, r)) for r in x]},
+            "inputs columnar": {"inputs": {f: [r[i] for r in x]
+                                           for i, f in enumerate(feats)}},
+            "inputs rows": {"inputs": x},
+        }
+        for name, b in bodies.items():
+            st, h, d = s.json("POST", "/invocations", b)
+            check(st == 200 and close(d["predictions"], ref),
+                  "/invocations %s: %d %r" % (name, st, d))
+            check(h.get("X-Orrery-Model-Version") == "1",
+                  "version header on /invocations")
+        text = ",".join(head) + "\r\n" + "\r\n".join(
+            ",".join(r) for r in sel) + "\r\n"
+        st, _, d = s.json("POST", "/invocations", text,
+                          {"Content-Type": "text/csv"})
+        check(st == 200 and close(d["predictions"], ref),
+              "/invocations CSV (with the label column, ignored)")
+        quoted = ",".join('"%s"' % h for h in head) + "\n" + "\n".join(
+            ",".join(r) for r in sel)
+        st, _, d = s.json("POST", "/invocations", quoted,
+                          {"Content-Type": "text/csv; charset=utf-8"})
+        check(st == 200 and close(d["predictions"], ref),
+              "/invocations CSV, quoted header, no final newline")
+        for path in ("/ping", "/health"):
+            st, _, _ = s.request("GET", path)
+            check(st == 200, path)
+        st, _, data = s.request("GET", "/version")
+        check(st == 200 and re.match(rb"\d+\.\d+\.\d+", data), "/version")
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
+METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? '
+                    r'([-+]?[0-9.eE+-]+|\+Inf|NaN)$')
+
+
+def parse_metrics(text):
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            check(not line or re.match(r"# (HELP|TYPE) \w+ ", line),
+                  "comment line %r" % line)
+            continue
+        m = METRIC.match(line)
+        if not check(m is not None, "metric line %r" % line):
+            continue
+        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"',
+                                         m.group(3) or "")))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def case_metrics():
+    s = Server("models:/cancer@champion")
+    try:
+        _, x, _, _ = rows(5)
+        for _ in range(3):
+            st, _, _ = s.json("POST", "/v2/models/cancer/infer",
+                              v2_body(x, [5, 30]))
+            check(st == 200, "infer")
+        st, _, _ = s.json("POST", "/v2/models/cancer/infer", "{")
+        check(st == 400, "bad request")
+        st, _, _ = s.json("POST", "/invocations", {"instances": x[:1]})
+        check(st == 200, "invocations")
+        st, h, data = s.request("GET", "/metrics")
+        check(st == 200 and h.get("Content-Type", "").startswith(
+            "text/plain; version=0.0.4"), "metrics content type")
+        m = parse_metrics(data.decode())
+
+        def g(name, **labels):
+            return m.get((name, tuple(sorted(labels.items()))))
+        lab = {"model": "cancer", "version": "1"}
+        check(g("orrery_model_requests_total", code="200", **lab) == 4,
+              "4 answered 200")
+        check(g("orrery_model_requests_total", code="400", **lab) == 1,
+              "1 answered 400")
+        check(g("orrery_model_request_duration_seconds_count", **lab) == 5,
+              "latency count 5")
+        check(g("orrery_model_request_duration_seconds_bucket", le="+Inf",
+                **lab) == 5, "latency +Inf bucket")
+        check(g("orrery_model_batch_rows_count", **lab) == 4,
+              "batch count 4")
+        check(g("orrery_model_batch_rows_sum", **lab) == 16,
+              "batch rows sum 16")
+        check(g("orrery_model_batch_rows_bucket", le="4", **lab) == 1,
+              "batch bucket le=4 holds the 1-row request")
+        check(g("orrery_http_in_flight") == 1, "in flight: the scrape")
+        check(g("orrery_http_requests_total", code="200") == 4,
+              "http 200 total before the scrape")
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
+def case_bad_input():
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write('server = { max_body = 4096 }\n')
+    s = Server("models:/cancer@champion")
+    try:
+        _, x, _, _ = rows(2)
+        flat = [v for r in x for v in r]
+        cases = [
+            ("POST", "/v2/models/cancer/infer", "{\"inputs\": [", 400,
+             "malformed JSON"),
+            ("POST", "/v2/models/cancer/infer", "[1, 2]", 400, "object"),
+            ("POST", "/v2/models/cancer/infer", {"inputs": []}, 400,
+             "inputs"),
+            ("POST", "/v2/models/cancer/infer", v2_body(flat, [2, 29]), 400,
+             "does not match"),
+            ("POST", "/v2/models/cancer/infer", v2_body(flat, [3, 30]), 400,
+             "needs 90"),
+            ("POST", "/v2/models/cancer/infer", v2_body(flat[:59], [2, 30]),
+             400, "needs 60"),
+            ("POST", "/v2/models/cancer/infer", v2_body(flat, [60]), 400,
+             "shape"),
+            ("POST", "/v2/models/cancer/infer",
+             v2_body(["a"] * 60, [2, 30], "BYTES"), 400,
+             "unsupported datatype"),
+            ("POST", "/v2/models/cancer/infer", v2_body(flat, [2, 30],
+                                                        "INT32"),
+             400, "integer"),
+            ("POST", "/v2/models/cancer/infer",
+             v2_body([None] * 60, [2, 30]), 400, "number"),
+            ("POST", "/v2/models/cancer/infer",
+             '{"inputs": [{"name": "i", "shape": [1, 30], "datatype": '
+             '"FP64", "data": [NaN' + ', 1' * 29 + ']}]}', 400,
+             "malformed JSON"),
+            ("POST", "/v2/models/cancer/infer",
+             v2_body([[[v] for v in flat]], [2, 30]), 400, "deeper"),
+            ("POST", "/v2/models/cancer/infer",
+             dict(v2_body(flat, [2, 30]), id=5), 400, "id"),
+            ("POST", "/v2/models/nope/infer", v2_body(flat, [2, 30]), 404,
+             "no model 'nope' (serving: cancer)"),
+            ("POST", "/v2/models/cancer/versions/7/infer",
+             v2_body(flat, [2, 30]), 404, "no version '7'"),
+            ("GET", "/v2/models/nope", None, 404, "no model"),
+            ("GET", "/v2/models/cancer/infer", None, 405, "not allowed"),
+            ("DELETE", "/v2", None, 405, "not allowed"),
+            ("POST", "/metrics", "", 405, "not allowed"),
+            ("GET", "/nowhere", None, 404, "no such endpoint"),
+            ("GET", "/v2/models/cancer/extra/bits", None, 404,
+             "no such endpoint"),
+            ("POST", "/invocations", {"instances": x, "inputs": x}, 400,
+             "exactly one"),
+            ("POST", "/invocations", {"dataframe_split": {
+                "columns": ["a"], "data": [[1]]}}, 400, "missing column"),
+            ("POST", "/invocations", {"instances": [["x"] * 30]}, 400,
+             "expected a number"),
+            ("POST", "/invocations", {"instances": [[1] * 29]}, 400,
+             "got 29 columns"),
+            ("POST", "/invocations", {"dataframe_records": [[1] * 30]}, 400,
+             "list of objects"),
+        ]
+        for method, path, body, want, msg in cases:
+            st, h, d = s.json(method, path, body)
+            check(st == want and isinstance(d, dict) and msg in d.get(
+                "error", ""), "%s %s %.60r: %d %r (want %d, '%s')" %
+                  (method, path, body, st, d, want, msg))
+            check(h.get("Content-Type") == "application/json",
+                  "JSON error content type")
+        st, h, _ = s.request("GET", "/v2/models/cancer/infer")
+        check(h.get("Allow") == "POST", "Allow header on 405")
+        csvs = [("text/csv", "a,b\n1,2\n", 400, "missing column"),
+                ("text/csv", "", 400, "empty"),
+                ("text/csv", ",".join(rows(1)[2]) + "\n" +
+                 ",".join(["1"] * 30) + ",zz\n", 400, "not a number"),
+                ("text/csv", ",".join(rows(1)[2]) + "\n1,2\n", 400,
+                 "fields"),
+                ("text/csv", '"unterminated\n', 400, "unterminated"),
+                ("application/xml", "<x/>", 415, "unsupported content")]
+        for ctype, body, want, msg in csvs:
+            st, _, d = s.json("POST", "/invocations", body,
+                              {"Content-Type": ctype})
+            check(st == want and msg in (d or {}).get("error", ""),
+                  "invocations %s %.40r: %d %r" % (ctype, body, st, d))
+        big = json.dumps(v2_body([0.5] * 3000, [100, 30]))
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", big)
+        check(st == 413 and "too large" in d["error"], "413 with length")
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        c.request("POST", "/v2/models/cancer/infer",
+                  body=iter([big[i:i + 1000].encode()
+                             for i in range(0, len(big), 1000)]),
+                  headers={"Content-Type": "application/json"},
+                  encode_chunked=True)
+        r = c.getresponse()
+        d = json.loads(r.read())
+        check(r.status == 413 and "too large" in d["error"],
+              "413 chunked: %d" % r.status)
+        c.close()
+        # Still serving everyone after all that.
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(flat, [2, 30]))
+        check(st == 200 and len(d["outputs"][0]["data"]) == 2,
+              "still serving after bad requests")
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
+def case_token():
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write('server = { tokens = { env("ORRERY_SERVE_TOKEN") } }\n')
+    env = dict(ENV, ORRERY_SERVE_TOKEN="s3cret-token-123")
+    s = Server("models:/cancer@champion", env=env)
+    try:
+        _, x, _, _ = rows(1)
+        body = v2_body(x, [1, 30])
+        st, h, d = s.json("POST", "/v2/models/cancer/infer", body)
+        check(st == 401 and "token" in d["error"], "401 without a token")
+        check(h.get("WWW-Authenticate") == "Bearer", "WWW-Authenticate")
+        st, _, _ = s.json("POST", "/v2/models/cancer/infer", body,
+                          {"Authorization": "Bearer wrong"})
+        check(st == 401, "401 with a wrong token")
+        st, _, _ = s.json("POST", "/v2/models/cancer/infer", body,
+                          {"Authorization": "Bearer s3cret-token-12"})
+        check(st == 401, "401 with a prefix of the token")
+        st, _, _ = s.json("POST", "/v2/models/cancer/infer", body,
+                          {"Authorization": "Bearer s3cret-token-123"})
+        check(st == 200, "200 with the token")
+        st, _, _ = s.json("GET", "/metrics")
+        check(st == 401, "/metrics needs the token")
+        st, _, _ = s.json("GET", "/v2/health/ready")
+        check(st == 200, "probes need no token")
+        check("s3cret-token-123" not in s.stderr() + "".join(s.out),
+              "token never printed")
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
+def case_alias_switch():
+    s = Server("models:/cancer@champion")
+    stop = threading.Event()
+    stats = {"ok": 0, "fail": [], "versions": []}
+    _, x, _, _ = rows(3)
+    body = json.dumps(v2_body(x, [3, 30]))
+
+    def load():
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        end = time.time() + DEADLINE * 2
+        while not stop.is_set() and time.time() < end:
+            try:
+                c.request("POST", "/v2/models/cancer/infer", body=body,
+                          headers={"Content-Type": "application/json"})
+                r = c.getresponse()
+                data = r.read()
+                v = r.getheader("X-Orrery-Model-Version")
+                if r.status == 200 and len(
+                        json.loads(data)["outputs"][0]["data"]) == 3:
+                    stats["ok"] += 1
+                    if not stats["versions"] or stats["versions"][-1] != v:
+                        stats["versions"].append(v)
+                else:
+                    stats["fail"].append((r.status, data[:200]))
+            except Exception as exc:            # noqa: BLE001
+                stats["fail"].append(repr(exc))
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", s.port,
+                                               timeout=30)
+        c.close()
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        out = train("C=0.1")
+        if "promoted to cancer@champion" not in out:
+            digest = re.search(r"model artifact ([0-9a-f]{64})",
+                               out).group(1)
+            run("models", "register", "cancer", "--artifact", digest)
+            run("models", "alias", "set", "cancer", "champion", "2")
+        # Wait (bounded) until the clients see version 2.
+        end = time.time() + DEADLINE
+        while time.time() < end and "2" not in stats["versions"]:
+            if not any(t.is_alive() for t in threads):
+                break
+            time.sleep(0.01)
+        seen = stats["ok"]
+        end = time.time() + DEADLINE
+        while time.time() < end and stats["ok"] < seen + 50:
+            time.sleep(0.01)
+        # A version that cannot load: the old one keeps serving.
+        ds = re.search(r"dataset artifact ([0-9a-f]{64})", out).group(1)
+        run("models", "register", "cancer", "--artifact", ds,
+            "--flavor", "linear")
+        run("models", "alias", "set", "cancer", "champion", "3")
+        end = time.time() + DEADLINE
+        while time.time() < end and "version 3" not in s.stderr():
+            time.sleep(0.01)
+        seen = stats["ok"]
+        end = time.time() + DEADLINE
+        while time.time() < end and stats["ok"] < seen + 50:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    check(stats["fail"] == [], "no failed request: %r" % stats["fail"][:3])
+    check(stats["versions"][:1] == ["1"] and "2" in stats["versions"],
+          "version header moved 1 -> 2: %r" % stats["versions"])
+    check("3" not in stats["versions"], "broken version 3 never answered")
+    check("version 3, which cannot serve" in s.stderr(),
+          "load failure logged: %r" % s.stderr()[-300:])
+    st, h, d = s.json("GET", "/v2/models/cancer")
+    check(st == 200 and d["versions"] == ["2"], "metadata says 2")
+    st, _, data = s.request("GET", "/metrics")
+    check(b'version="1",code="200"' in data and
+          b'version="2",code="200"' in data, "per-version metrics")
+    check(s.stop() == 0, "exit 0")
+    print("  %d requests during the switches" % stats["ok"])
+
+
+def case_shutdown():
+    s = Server("models:/cancer@champion")
+    _, x, _, _ = rows(1)
+    st, _, _ = s.json("POST", "/v2/models/cancer/infer", v2_body(x, [1, 30]))
+    check(st == 200, "serving")
+    check(s.stop(signal.SIGINT) == 0, "SIGINT: exit 0")
+    s2 = Server("models:/cancer/1")
+    port = s2.port
+    check(s2.stop(signal.SIGTERM) == 0, "SIGTERM: exit 0")
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=5).request(
+            "GET", "/v2")
+        check(False, "port closed after stop")
+    except OSError:
+        check(True, "port closed after stop")
+
+
+def case_check():
+    p = run("serve", "models:/cancer@champion", "--check", ok=False)
+    check(p.returncode == 0 and "version 1" in p.stdout, "--check ok")
+    p = run("serve", "models:/cancer@champion", "--check", "--json",
+            ok=False)
+    d = json.loads(p.stdout)
+    check(d["ok"] and d["models"][0]["n_features"] == 30, "--check --json")
+    p = run("serve", "models:/nope@champion", "--check", ok=False)
+    check(p.returncode == 1 and "nope" in p.stderr, "--check unknown: %s" %
+          p.stderr)
+    p = run("serve", "models:/cancer/1", "models:/cancer@champion",
+            "--check", ok=False)
+    check(p.returncode == 1 and "named twice" in p.stderr, "same name twice")
+    p = run("serve", ok=False)
+    check(p.returncode == 2, "no MODEL: usage")
+    p = run("serve", "models:/cancer/1", "--port", "99999", ok=False)
+    check(p.returncode == 2, "bad port: usage")
+
+
+CASES = {"v2": case_v2, "invocations": case_invocations,
+         "metrics": case_metrics, "bad_input": case_bad_input,
+         "token": case_token, "alias_switch": case_alias_switch,
+         "shutdown": case_shutdown, "check": case_check}
+
+SITE = tempfile.mkdtemp(prefix="orrery-serve-test-")
+ENV = dict(os.environ, ORRERY_SITE="")
+try:
+    train()
+    CASES[CASE]()
+except Exception as exc:                        # noqa: BLE001
+    failed += 1
+    print("  FAIL: %s: %r" % (CASE, exc), file=sys.stderr)
+finally:
+    shutil.rmtree(SITE, ignore_errors=True)
+print("%s: %d passed, %d failed" % (CASE, passed, failed))
+sys.exit(1 if failed else 0)
