@@ -21,7 +21,9 @@ static void help(void)
 {
     printf("Usage: orrery serve MODEL... [--port P] [--host H] "
            "[--workers N]\n"
-           "                    [--poll-ms MS] [--check] [--json]\n"
+           "                    [--poll-ms MS] [--canary URI=P%%] "
+           "[--shadow URI]\n"
+           "                    [--check] [--json]\n"
            "\n"
            "Serve registered models over HTTP: KServe V2 (/v2/models/NAME/"
            "infer),\n"
@@ -43,6 +45,11 @@ static void help(void)
            "  --poll-ms MS   how often aliases are re-read (site "
            "server.poll_ms,\n"
            "                 default 1000)\n"
+           "  --canary URI=P%%  send P%% of the requests for URI's model to "
+           "URI\n"
+           "                 (sticky per X-Request-Key header)\n"
+           "  --shadow URI   send a copy of each request to URI after the "
+           "answer\n"
            "  --check        load and check each model, then exit 0 or 1\n"
            "  --json         print the models (and the URL) as JSON\n"
            "  -h, --help     show this help\n"
@@ -63,6 +70,38 @@ static int num_arg(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* --canary URI=PCT[%] and --shadow URI, added after the primaries. */
+struct extra {
+    char                *uri;
+    enum orr_deploy_role role;
+    double               pct;
+};
+
+/* Split "URI=PCT%" into a copy of URI and PCT (0..100); -1 if bad. */
+static int canary_arg(const char *a, struct extra *x)
+{
+    const char *eq = strrchr(a, '=');
+    if (!eq || eq == a || !eq[1])
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(eq + 1, &end);
+    if (*end == '%')
+        end++;
+    if (errno || end == eq + 1 || *end || !(v >= 0.0 && v <= 100.0))
+        return -1;
+    x->uri = strndup(a, (size_t)(eq - a));
+    x->role = ORR_ROLE_CANARY;
+    x->pct = v;
+    return x->uri ? 0 : -1;
+}
+
+static const char *role_text(enum orr_deploy_role r)
+{
+    return r == ORR_ROLE_CANARY ? "canary"
+           : r == ORR_ROLE_SHADOW ? "shadow" : "primary";
+}
+
 static const char *task_text(enum orr_task t)
 {
     switch (t) {
@@ -81,11 +120,13 @@ static json_t *models_json(struct orr_serve *s)
         struct orr_serve_model m;
         orr_serve_model(s, i, &m);
         json_array_append_new(arr, json_pack(
-            "{s:s, s:s, s:I, s:b, s:s, s:s, s:I, s:I}", "uri", m.uri,
+            "{s:s, s:s, s:I, s:b, s:s, s:s, s:I, s:I, s:s, s:f}", "uri",
+            m.uri,
             "name", m.name, "version", (json_int_t)m.version, "follows",
             m.follows, "flavor", m.flavor, "task", task_text(m.task),
             "n_features", (json_int_t)m.n_features, "n_outputs",
-            (json_int_t)m.n_outputs));
+            (json_int_t)m.n_outputs, "role", role_text(m.role),
+            "traffic_percent", m.traffic_percent));
     }
     return arr;
 }
@@ -95,32 +136,47 @@ static void print_models(struct orr_serve *s, const char *verb)
     for (size_t i = 0; i < orr_serve_count(s); i++) {
         struct orr_serve_model m;
         orr_serve_model(s, i, &m);
+        char role[48] = "";
+        if (m.role == ORR_ROLE_CANARY)
+            snprintf(role, sizeof role, " (canary, %g%%)", m.traffic_percent);
+        else if (m.role == ORR_ROLE_SHADOW)
+            snprintf(role, sizeof role, " (shadow)");
         printf("%s %s as '%s': version %lld, %s %s, %zu features -> %zu "
-               "output%s%s\n", verb, m.uri, m.name, (long long)m.version,
+               "output%s%s%s\n", verb, m.uri, m.name, (long long)m.version,
                m.flavor, task_text(m.task), m.n_features, m.n_outputs,
                m.n_outputs == 1 ? "" : "s",
-               m.follows ? " (following)" : "");
+               m.follows ? " (following)" : "", role);
     }
 }
 
 int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g)
 {
     const char **uris = calloc((size_t)argc, sizeof *uris);
+    struct extra *extra = calloc((size_t)argc, sizeof *extra);
     const char *host = NULL;
     long port = -1, workers = 0, poll_ms = -1;
     int check = 0, json = 0;
-    size_t n = 0;
-    if (!uris) {
+    size_t n = 0, n_extra = 0;
+    int exit = ORR_EXIT_OK, rc;
+    if (!uris || !extra) {
         fprintf(stderr, "orrery serve: out of memory\n");
-        return ORR_EXIT_FAIL;
+        exit = ORR_EXIT_FAIL;
+        goto out;
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (orr_cli_is_help(a)) {
             help();
-            free(uris);
-            return ORR_EXIT_OK;
+            goto out;
+        } else if (!strcmp(a, "--canary") && has) {
+            if (canary_arg(argv[++i], &extra[n_extra]))
+                goto bad_num;
+            n_extra++;
+        } else if (!strcmp(a, "--shadow") && has) {
+            extra[n_extra].role = ORR_ROLE_SHADOW;
+            if (!(extra[n_extra++].uri = strdup(argv[++i])))
+                goto bad_num;
         } else if (!strcmp(a, "--check")) {
             check = 1;
         } else if (!strcmp(a, "--json")) {
@@ -137,29 +193,28 @@ int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g)
             if (num_arg(argv[++i], 1, 3600000, &poll_ms))
                 goto bad_num;
         } else if (a[0] == '-') {
-            free(uris);
-            return orr_cli_usage_error("serve", "unknown or incomplete "
+            exit = orr_cli_usage_error("serve", "unknown or incomplete "
                                        "option '%s'", a);
+            goto out;
         } else {
             uris[n++] = a;
         }
         continue;
 bad_num:
-        free(uris);
-        return orr_cli_usage_error("serve", "bad value '%s' for %s",
+        exit = orr_cli_usage_error("serve", "bad value '%s' for %s",
                                    argv[i], a);
+        goto out;
     }
     if (n == 0) {
-        free(uris);
-        return orr_cli_usage_error("serve", "needs at least one MODEL "
+        exit = orr_cli_usage_error("serve", "needs at least one MODEL "
                                    "(models:/NAME@ALIAS, models:/NAME/3)");
+        goto out;
     }
 
     struct orr_error e = {0};
     struct orr_core *core = NULL;
     struct orr_core_options co = {.site_path = g->site_path};
     struct orr_serve *s = NULL;
-    int exit = ORR_EXIT_OK, rc;
     sigset_t sigs;
     /* SIGTERM/SIGINT are taken with sigwait: blocked here, before any
      * serving thread exists, so every thread inherits the mask. */
@@ -169,6 +224,8 @@ bad_num:
     rc = orr_core_open(&core, &co, &e);
     if (!rc)
         rc = orr_serve_open(core, uris, n, &s, &e);
+    for (size_t i = 0; !rc && i < n_extra; i++)
+        rc = orr_serve_add(s, extra[i].uri, extra[i].role, extra[i].pct, &e);
     if (rc) {
         exit = orr_cli_fail("serve", &e);
         goto done;
@@ -243,6 +300,10 @@ bad_num:
 done:
     orr_serve_close(s);
     orr_core_close(core);
+out:
+    for (size_t i = 0; extra && i < n_extra; i++)
+        free(extra[i].uri);
+    free(extra);
     free(uris);
     return exit;
 }

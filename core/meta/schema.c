@@ -271,6 +271,24 @@ static const char *const migrations[] = {
     "         d.id, v.created_ms"
     "  FROM artifacts v JOIN artifacts d ON d.digest = substr(v.uri, 10)"
     "  WHERE v.kind = 'dataset-version' AND v.uri LIKE 'artifact:%';",
+
+    /* 4: the prediction log written by servers (core/serve), read by
+     * monitoring.  Model and version are names, not row ids: a log
+     * outlives the registry entries it mentions.  inputs/outputs are JSON
+     * arrays of rows; label is JSON posted later by request id. */
+    "CREATE TABLE predictions ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  request_id  TEXT NOT NULL,"
+    "  model       TEXT NOT NULL,"
+    "  version     TEXT NOT NULL,"
+    "  ts_ms       INTEGER NOT NULL,"
+    "  latency_us  INTEGER NOT NULL,"
+    "  inputs      TEXT,"
+    "  outputs     TEXT,"
+    "  label       TEXT,"
+    "  label_ts_ms INTEGER);"
+    "CREATE INDEX predictions_model   ON predictions (model, ts_ms);"
+    "CREATE INDEX predictions_request ON predictions (request_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))

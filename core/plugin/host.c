@@ -25,6 +25,7 @@
 #include "net/http.h"
 #include "plugin/model.h"
 #include "plugin/registry.h"
+#include "serve/plog.h"
 #include "storage/artifacts.h"
 #include "util/error.h"
 #include "util/install_dirs.h"
@@ -305,6 +306,7 @@ static const struct orr_host host_table = {
     .model_release = orr_model_release,
     .model_info = orr_model_info,
     .model_predict = orr_model_predict,
+    .log_prediction = orri_serve_log_prediction,
 };
 
 const struct orr_host *orri_host_table(void)

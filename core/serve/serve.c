@@ -16,6 +16,10 @@
 #include "meta/registry.h"
 #include "plugin/instance.h"
 #include "plugin/model.h"
+#include "serve/plog.h"
+#include "meta/deployments.h"
+#include "config/cfg.h"
+#include "config/site.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -25,6 +29,7 @@ struct served {
     struct orr_serve_model info;    /* guarded by orr_serve.lock          */
     struct orr_model      *model;   /* the host's reference               */
     int64_t                failed;  /* version that failed; 0 none        */
+    int64_t                dep_row; /* open deployments row; 0 none       */
 };
 
 struct orr_serve {
@@ -38,6 +43,9 @@ struct orr_serve {
     int                  watching, stopping;
     int                  poll_ms;
     pthread_t            thread;
+    double               log_sample;    /* server.log_sample, 0..1        */
+    struct orri_plog    *plog;          /* NULL: no prediction log        */
+    char                 url[300];      /* http://HOST:PORT once started   */
 };
 
 /* models:/NAME/N is pinned; an alias, /latest or a bare name follows. */
@@ -128,6 +136,60 @@ ORR_API int orr_serve_open(struct orr_core *core, const char *const *uris,
     return ORR_OK;
 }
 
+ORR_API int orr_serve_add(struct orr_serve *s, const char *uri,
+                          enum orr_deploy_role role, double pct,
+                          struct orr_error *e)
+{
+    if (s->started)
+        return orr_fail(e, ORR_EBUSY, "add canaries and shadows before "
+                        "starting");
+    if (role != ORR_ROLE_CANARY && role != ORR_ROLE_SHADOW)
+        return orr_fail(e, ORR_EINVAL, "orr_serve_add: canary or shadow");
+    if (role == ORR_ROLE_CANARY && !(pct >= 0.0 && pct <= 100.0))
+        return orr_fail(e, ORR_EINVAL, "%s: canary share must be 0..100%%",
+                        uri);
+    if (strlen(uri) >= sizeof s->m->info.uri)
+        return orr_fail(e, ORR_EINVAL, "model URI too long");
+    struct served *grown = realloc(s->m, (s->n + 1) * sizeof *s->m);
+    if (!grown)
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    s->m = grown;
+    struct served *m = &s->m[s->n];
+    memset(m, 0, sizeof *m);
+    snprintf(m->info.uri, sizeof m->info.uri, "%s", uri);
+    m->info.follows = uri_follows(uri);
+    m->info.role = role;
+    m->info.traffic_percent = role == ORR_ROLE_CANARY ? pct : 0.0;
+    struct orr_model_version v;
+    int rc = load_version(s, uri, &v, &m->model, &m->info, e);
+    if (rc)
+        return rc;
+    const char *what = role == ORR_ROLE_CANARY ? "canary" : "shadow";
+    const struct served *primary = NULL;
+    for (size_t j = 0; j < s->n && !rc; j++) {
+        if (strcmp(s->m[j].info.name, m->info.name))
+            continue;
+        if (s->m[j].info.role == ORR_ROLE_PRIMARY)
+            primary = &s->m[j];
+        else if (s->m[j].info.role == role)
+            rc = orr_fail(e, ORR_EINVAL, "model '%s' has a %s already (%s)",
+                          m->info.name, what, s->m[j].info.uri);
+    }
+    if (!rc && !primary)
+        rc = orr_fail(e, ORR_EINVAL, "%s %s: no model '%s' is served to be "
+                      "its primary", what, uri, m->info.name);
+    if (!rc && primary->info.n_features != m->info.n_features)
+        rc = orr_fail(e, ORR_EINVAL, "%s %s takes %zu features, %s %zu",
+                      what, uri, m->info.n_features, primary->info.uri,
+                      primary->info.n_features);
+    if (rc) {
+        orr_model_release(m->model);
+        return rc;
+    }
+    s->n++;
+    return ORR_OK;
+}
+
 ORR_API size_t orr_serve_count(const struct orr_serve *s)
 {
     return s->n;
@@ -139,6 +201,51 @@ ORR_API void orr_serve_model(struct orr_serve *s, size_t i,
     pthread_mutex_lock(&s->lock);
     *out = s->m[i].info;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The alias a URI follows, or NULL (pinned or latest). */
+static const char *uri_alias(const char *uri)
+{
+    const char *at = strchr(uri, '@');
+    return at && at[1] ? at + 1 : NULL;
+}
+
+/* Record in the store that `version` of m serves now (status 'running')
+ * or could not ('failed').  The store is bookkeeping: a failure to
+ * write it is logged and never stops serving. */
+static int64_t record_begin(struct orr_serve *s, const struct served *m,
+                            int64_t version, int failed)
+{
+    struct orr_meta *meta;
+    struct orr_error e = {0};
+    int64_t row = 0;
+    const char *server = s->srv ? s->srv->backend->name : "";
+    int rc = orr_core_meta(s->core, &meta, &e);
+    if (!rc)
+        rc = orri_deployment_begin(meta, m->info.name, version,
+                                   uri_alias(m->info.uri), server,
+                                   s->url[0] ? s->url : NULL, &row, &e);
+    if (!rc && failed) {
+        rc = orri_deployment_end(meta, row, "failed", &e);
+        row = 0;
+    }
+    if (rc)
+        orr_log(ORR_LOG_WARN, WHO, "%s: recording the deployment: %s",
+                m->info.uri, e.msg);
+    return row;
+}
+
+static void record_end(struct orr_serve *s, struct served *m)
+{
+    struct orr_meta *meta;
+    struct orr_error e = {0};
+    if (!m->dep_row)
+        return;
+    if (orr_core_meta(s->core, &meta, &e) ||
+        orri_deployment_end(meta, m->dep_row, "stopped", &e))
+        orr_log(ORR_LOG_WARN, WHO, "%s: closing the deployment: %s",
+                m->info.uri, e.msg);
+    m->dep_row = 0;
 }
 
 static int deploy(struct orr_serve *s, const struct served *m,
@@ -153,7 +260,9 @@ static int deploy(struct orr_serve *s, const struct served *m,
         .version = ver,
         .uri = m->info.uri,
         .model = model,
-        .role = ORR_ROLE_PRIMARY,
+        .role = m->info.role,
+        .traffic_percent = m->info.traffic_percent,
+        .log_sample = s->plog ? s->log_sample : 0.0,
     };
     return s->srv->backend->ops.server.deploy(s->srv->self, &d, e);
 }
@@ -162,8 +271,30 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
                             const struct orr_serve_spec *spec,
                             struct orr_error *e)
 {
-    int rc = orr_instance_open(s->core, ORR_KIND_SERVER, backend, NULL,
-                               &s->srv, e);
+    const struct orr_site *site = orr_core_site(s->core);
+    const struct orr_cfg *cfg = orr_site_backend_cfg(
+        site, ORR_KIND_SERVER, backend ? backend
+                                       : orr_site_backend(site,
+                                                          ORR_KIND_SERVER));
+    s->log_sample = orr_cfg_num(cfg, "log_sample", 1.0);
+    int64_t queue = orr_cfg_int(cfg, "log_queue", 8192);
+    if (!(s->log_sample >= 0.0 && s->log_sample <= 1.0))
+        return orr_fail(e, ORR_ECONFIG, "server.log_sample must be between "
+                        "0 and 1");
+    if (queue < 1 || queue > 16777216)
+        return orr_fail(e, ORR_ECONFIG, "server.log_queue must be between "
+                        "1 and 16777216");
+    int rc = ORR_OK;
+    if (s->log_sample > 0.0) {
+        struct orr_meta *meta;
+        rc = orr_core_meta(s->core, &meta, e);
+        if (!rc)
+            rc = orri_plog_start(meta, (size_t)queue, &s->plog, e);
+        if (rc)
+            return rc;
+    }
+    rc = orr_instance_open(s->core, ORR_KIND_SERVER, backend, NULL,
+                           &s->srv, e);
     if (rc)
         return rc;
     const struct orr_server_ops *ops = &s->srv->backend->ops.server;
@@ -171,8 +302,16 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
     if (rc)
         return rc;
     s->started = 1;
-    for (size_t i = 0; i < s->n && !rc; i++)
+    const char *h = spec->host ? spec->host : "127.0.0.1";
+    int v6 = strchr(h, ':') != NULL;
+    snprintf(s->url, sizeof s->url, "http://%s%s%s:%u", v6 ? "[" : "", h,
+             v6 ? "]" : "", ops->bound_port(s->srv->self));
+    for (size_t i = 0; i < s->n && !rc; i++) {
         rc = deploy(s, &s->m[i], s->m[i].model, s->m[i].info.version, e);
+        if (!rc)
+            s->m[i].dep_row = record_begin(s, &s->m[i],
+                                           s->m[i].info.version, 0);
+    }
     return rc;
 }
 
@@ -219,7 +358,13 @@ static int follow(struct orr_serve *s, struct served *m)
                 (long long)v.version, e.msg, (long long)m->info.version);
         orr_model_release(model);
         m->failed = v.version;
+        if (s->started)
+            record_begin(s, m, v.version, 1);
         return 0;
+    }
+    if (s->started) {
+        record_end(s, m);
+        m->dep_row = record_begin(s, m, v.version, 0);
     }
     orr_log(ORR_LOG_INFO, WHO, "%s: now serving version %lld (was %lld)",
             m->info.uri, (long long)v.version, (long long)m->info.version);
@@ -298,10 +443,18 @@ ORR_API int orr_serve_stop(struct orr_serve *s, int drain_ms,
         pthread_join(s->thread, NULL);
         s->watching = 0;
     }
-    if (!s->started)
-        return ORR_OK;
-    s->started = 0;
-    return s->srv->backend->ops.server.stop(s->srv->self, drain_ms, e);
+    int rc = ORR_OK;
+    if (s->started) {
+        s->started = 0;
+        rc = s->srv->backend->ops.server.stop(s->srv->self, drain_ms, e);
+    }
+    for (size_t i = 0; i < s->n; i++)
+        record_end(s, &s->m[i]);
+    /* After the server: no request logs any more; what is queued is
+     * written before this returns. */
+    orri_plog_stop(s->plog);
+    s->plog = NULL;
+    return rc;
 }
 
 ORR_API void orr_serve_close(struct orr_serve *s)

@@ -42,6 +42,8 @@ struct orr_serve_model {
     char          flavor[ORR_FLAVOR_SIZE];
     enum orr_task task;
     size_t        n_features, n_outputs;
+    enum orr_deploy_role role;  /* primary, canary or shadow              */
+    double        traffic_percent; /* canary: share of requests, 0..100   */
 };
 
 /* Resolve and load every URI (all or nothing).  ORR_EINVAL when two URIs
@@ -49,6 +51,14 @@ struct orr_serve_model {
 ORR_API int orr_serve_open(struct orr_core *core, const char *const *uris,
                            size_t n, struct orr_serve **out,
                            struct orr_error *e);
+/* Before start: add a canary (`pct` percent of the requests for its
+ * name, sticky per X-Request-Key) or a shadow (a copy of every request,
+ * after the answer; its result only metered and logged) of a model
+ * already opened as primary under the same name.  ORR_EINVAL when there
+ * is no such primary, the role is taken, or the feature counts differ. */
+ORR_API int orr_serve_add(struct orr_serve *s, const char *uri,
+                          enum orr_deploy_role role, double pct,
+                          struct orr_error *e);
 ORR_API size_t orr_serve_count(const struct orr_serve *s);
 /* A snapshot of model i (thread-safe against the watcher). */
 ORR_API void orr_serve_model(struct orr_serve *s, size_t i,

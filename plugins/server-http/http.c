@@ -18,10 +18,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,9 @@ struct dep {
     struct orr_model     *model;    /* one reference                      */
     struct orr_model_info info;     /* strings owned by the model         */
     struct series        *series;
+    double                log_sample;   /* share of requests logged, 0..1 */
+    enum orr_deploy_role  role;
+    double                pct;          /* canary: share of traffic, %    */
 };
 
 struct table {
@@ -111,6 +116,9 @@ struct srv {
     struct series         *series;
     atomic_ullong          http_by_code[N_CODES];
     atomic_long            in_flight;
+    atomic_ullong          log_logged, log_dropped;
+    atomic_ullong          rid_seq;     /* generated request ids          */
+    uint64_t               rid_salt;
     char                 **tokens;
     size_t                 n_tokens;
     size_t                 max_body;
@@ -146,10 +154,31 @@ static struct dep *acquire(struct srv *s, const char *name, size_t *n_out)
     unsigned ep = read_enter(s);
     struct table *t = atomic_load(&s->table);
     struct dep *d = NULL;
-    if (n_out)
-        *n_out = t->n;
+    size_t n = 0;
     for (size_t i = 0; i < t->n; i++)
-        if (!name ? t->n == 1 : !strcmp(t->d[i]->name, name)) {
+        n += t->d[i]->role == ORR_ROLE_PRIMARY;
+    if (n_out)
+        *n_out = n;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->d[i]->role == ORR_ROLE_PRIMARY &&
+            (!name ? n == 1 : !strcmp(t->d[i]->name, name))) {
+            d = t->d[i];
+            atomic_fetch_add(&d->refs, 1);
+            break;
+        }
+    read_leave(s, ep);
+    return d;
+}
+
+/* The canary or shadow of `name` (a reference), or NULL. */
+static struct dep *acquire_role(struct srv *s, const char *name,
+                                enum orr_deploy_role role)
+{
+    unsigned ep = read_enter(s);
+    struct table *t = atomic_load(&s->table);
+    struct dep *d = NULL;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->d[i]->role == role && !strcmp(t->d[i]->name, name)) {
             d = t->d[i];
             atomic_fetch_add(&d->refs, 1);
             break;
@@ -180,10 +209,11 @@ static void table_free(struct table *t)
     free(t);
 }
 
-/* Publish a copy of the current table without `name`, plus `add` (NULL:
- * none).  Caller holds s->lock.  Takes the table's reference on `add`. */
-static int publish(struct srv *s, const char *name, struct dep *add,
-                   int *removed, struct orr_error *e)
+/* Publish a copy of the current table without `name` in `role` (< 0:
+ * any role), plus `add` (NULL: none).  Caller holds s->lock.  Takes the
+ * table's reference on `add`. */
+static int publish(struct srv *s, const char *name, int role,
+                   struct dep *add, int *removed, struct orr_error *e)
 {
     struct table *old = atomic_load(&s->table);
     struct table *t = malloc(sizeof *t + (old->n + 1) * sizeof *t->d);
@@ -192,7 +222,8 @@ static int publish(struct srv *s, const char *name, struct dep *add,
     t->n = 0;
     *removed = 0;
     for (size_t i = 0; i < old->n; i++) {
-        if (!strcmp(old->d[i]->name, name)) {
+        if (!strcmp(old->d[i]->name, name) &&
+            (role < 0 || (int)old->d[i]->role == role)) {
             (*removed)++;
             continue;
         }
@@ -234,7 +265,7 @@ static struct series *series_for(struct srv *s, const char *model,
 
 enum route {
     R_NONE = 0, R_V2, R_LIVE, R_READY, R_MODEL, R_MODEL_READY, R_INFER,
-    R_INVOCATIONS, R_PING, R_VERSION, R_METRICS
+    R_INVOCATIONS, R_PING, R_VERSION, R_METRICS, R_FEEDBACK
 };
 
 struct req {
@@ -246,6 +277,11 @@ struct req {
     size_t     len, cap;
     int        too_large;
     uint64_t   t0;
+    char       rid[130];        /* request id, answered in X-Request-Id   */
+    /* A shadow to run once the answer is sent (see completed). */
+    struct dep *shadow;
+    double     *sx;
+    size_t      srows, scols;
 };
 
 static uint64_t now_ns(void)
@@ -319,16 +355,15 @@ static void route_of(const char *url, struct req *r)
     } else if (n == k + 1 && !strcmp(seg[k], "infer")) {
         r->route = R_INFER;
         r->post = 1;
+    } else if (n == 4 && k == 3 && !strcmp(seg[k], "feedback")) {
+        r->route = R_FEEDBACK;
+        r->post = 1;
     }
 }
 
-static void account(struct srv *s, struct req *r, struct series *x,
-                    int status, size_t rows)
+static void series_account(struct series *x, uint64_t ns, int status,
+                           size_t rows)
 {
-    atomic_fetch_add(&s->http_by_code[code_index(status)], 1);
-    if (!x)
-        return;
-    uint64_t ns = now_ns() - r->t0;
     atomic_fetch_add(&x->by_code[code_index(status)], 1);
     atomic_fetch_add(&x->lat[bucket(lat_bounds, N_LAT, (double)ns / 1e9)],
                      1);
@@ -338,6 +373,14 @@ static void account(struct srv *s, struct req *r, struct series *x,
                                          (double)rows)], 1);
         atomic_fetch_add(&x->rows_sum, rows);
     }
+}
+
+static void account(struct srv *s, struct req *r, struct series *x,
+                    int status, size_t rows)
+{
+    atomic_fetch_add(&s->http_by_code[code_index(status)], 1);
+    if (x)
+        series_account(x, now_ns() - r->t0, status, rows);
 }
 
 /* Queue `b` (taken) as the response.  `d`, when given, names the model
@@ -366,6 +409,8 @@ static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c,
         MHD_add_response_header(resp, VERSION_HEADER, d->version);
         MHD_add_response_header(resp, "X-Orrery-Model", d->name);
     }
+    if (r->rid[0])
+        MHD_add_response_header(resp, "X-Request-Id", r->rid);
     if (status == 405)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                 r->post ? "POST" : "GET");
@@ -404,7 +449,9 @@ static void served_names(struct srv *s, char *out, size_t cap)
     size_t k = 0;
     out[0] = '\0';
     for (size_t i = 0; i < t->n && k + 1 < cap; i++) {
-        int n = snprintf(out + k, cap - k, "%s%s", i ? ", " : "",
+        if (t->d[i]->role != ORR_ROLE_PRIMARY)
+            continue;
+        int n = snprintf(out + k, cap - k, "%s%s", k ? ", " : "",
                          t->d[i]->name);
         if (n < 0)
             break;
@@ -427,6 +474,13 @@ static enum MHD_Result find_model(struct srv *s, struct MHD_Connection *c,
         return fail(s, c, r, 404, NULL, msg);
     }
     if (r->version[0] && strcmp(r->version, (*d)->version)) {
+        struct dep *k = acquire_role(s, r->name, ORR_ROLE_CANARY);
+        if (k && !strcmp(r->version, k->version)) {
+            dep_release(*d);
+            *d = k;
+            return MHD_YES;
+        }
+        dep_release(k);
         snprintf(msg, sizeof msg, "model '%s' has no version '%s' here "
                  "(serving version %s)", r->name, r->version, (*d)->version);
         dep_release(*d);
@@ -490,6 +544,150 @@ static enum MHD_Result model_meta(struct srv *s, struct MHD_Connection *c,
         names_json(&b, d->info.output_names, d->info.n_outputs);
     }
     sbuf_puts(&b, "}}\n");
+    return ok_json(s, c, r, &b, d, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Prediction logging (host ABI 1.1)                                    */
+
+/* The host's log_prediction, or NULL on a 1.0 core. */
+static int (*host_log(void))(const struct orr_prediction *,
+                             struct orr_error *)
+{
+    if (H->size < offsetof(struct orr_host, log_prediction) +
+                      sizeof(void *))
+        return NULL;
+    return H->log_prediction;
+}
+
+/* xorshift64*, one state per serving thread: sampling needs no lock. */
+static int sampled(double share)
+{
+    static _Thread_local uint64_t x;
+    if (share >= 1.0)
+        return 1;
+    if (!x)
+        x = now_ns() ^ (uint64_t)(uintptr_t)&x ^ 0x9e3779b97f4a7c15u;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    uint64_t v = x * 0x2545f4914f6cdd1du;
+    return (double)(v >> 11) * 0x1.0p-53 < share;
+}
+
+/* The request id: the V2 `id`, else the client's X-Request-Id, else a
+ * fresh one (unique per process run). */
+static void request_id(struct srv *s, struct MHD_Connection *c,
+                       struct req *r, const char *v2id)
+{
+    const char *id = v2id;
+    if (!id || !*id)
+        id = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         "X-Request-Id");
+    if (id && *id && strlen(id) < sizeof r->rid) {
+        for (const char *p = id; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                goto fresh;     /* never echo control bytes in a header */
+        memcpy(r->rid, id, strlen(id) + 1);
+        return;
+    }
+fresh:
+    snprintf(r->rid, sizeof r->rid, "%016llx-%llu",
+             (unsigned long long)s->rid_salt,
+             (unsigned long long)atomic_fetch_add(&s->rid_seq, 1) + 1);
+}
+
+static void log_prediction(struct srv *s, const struct req *r,
+                           const struct dep *d, const struct orr_matrix *x,
+                           const struct orr_matrix *y)
+{
+    int (*fn)(const struct orr_prediction *, struct orr_error *) =
+        host_log();
+    if (!fn)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct orr_prediction p = {
+        .size = sizeof p, .request_id = r->rid, .model = d->name,
+        .version = d->version,
+        .ts_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+        .latency_us = (int64_t)((now_ns() - r->t0) / 1000),
+        .inputs = x, .outputs = y,
+    };
+    struct orr_error e = {0};
+    int rc = fn(&p, &e);
+    if (!rc)
+        atomic_fetch_add(&s->log_logged, 1);
+    else if (rc != ORR_EUNSUPPORTED)
+        atomic_fetch_add(&s->log_dropped, 1);
+}
+
+/* POST /v2/models/{name}/feedback: {"id": ..., "label": ...} or a list
+ * of them; every id must have been logged for this model. */
+static enum MHD_Result feedback(struct srv *s, struct MHD_Connection *c,
+                                struct req *r, const struct dep *d)
+{
+    int (*fn)(const struct orr_prediction *, struct orr_error *) =
+        host_log();
+    json_error_t je;
+    json_t *doc = json_loadb(r->body ? r->body : "", r->len,
+                             JSON_REJECT_DUPLICATES, &je);
+    char msg[320];
+    int status = 200;
+    size_t n = 0;
+    if (!fn) {
+        status = 503;
+        snprintf(msg, sizeof msg, "this server keeps no prediction log");
+        goto done;
+    }
+    if (!doc) {
+        status = 400;
+        snprintf(msg, sizeof msg, "malformed JSON: %s", je.text);
+        goto done;
+    }
+    size_t count = json_is_array(doc) ? json_array_size(doc) : 1;
+    if (count == 0) {
+        status = 400;
+        snprintf(msg, sizeof msg, "no label given");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *it = json_is_array(doc) ? json_array_get(doc, i) : doc;
+        json_t *id = json_object_get(it, "id");
+        json_t *label = json_object_get(it, "label");
+        if (!json_is_string(id) || !*json_string_value(id) || !label) {
+            status = 400;
+            snprintf(msg, sizeof msg, "feedback %zu: needs a string \"id\" "
+                     "and a \"label\"", i);
+            goto done;
+        }
+        char *text = json_dumps(label, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text) {
+            status = 500;
+            snprintf(msg, sizeof msg, "out of memory");
+            goto done;
+        }
+        struct orr_prediction p = {
+            .size = sizeof p, .request_id = json_string_value(id),
+            .model = d->name, .label = text,
+        };
+        struct orr_error e = {0};
+        int rc = fn(&p, &e);
+        free(text);
+        if (rc) {
+            status = rc == ORR_ENOTFOUND ? 404
+                     : rc == ORR_EUNSUPPORTED ? 503 : 500;
+            snprintf(msg, sizeof msg, "%s", e.msg);
+            goto done;
+        }
+        n++;
+    }
+done:
+    json_decref(doc);
+    if (status != 200)
+        return fail(s, c, r, status, d, msg);
+    struct sbuf b = {0};
+    sbuf_printf(&b, "{\"labelled\": %zu}\n", n);
     return ok_json(s, c, r, &b, d, 0);
 }
 
@@ -562,6 +760,17 @@ static enum MHD_Result infer(struct srv *s, struct MHD_Connection *c,
         sbuf_puts(&b, "]}\n");
     }
     size_t rows = in.rows;
+    request_id(s, c, r, in.id);
+    if (d->log_sample > 0.0 && sampled(d->log_sample))
+        log_prediction(s, r, d, &x, &ym);
+    /* The shadow runs after the answer is sent: it gets the input. */
+    r->shadow = acquire_role(s, d->name, ORR_ROLE_SHADOW);
+    if (r->shadow) {
+        r->sx = in.x;
+        r->srows = in.rows;
+        r->scols = in.cols;
+        in.x = NULL;
+    }
     free(y);
     srv_batch_clear(&in);
     return ok_json(s, c, r, &b, d, rows);
@@ -646,6 +855,67 @@ static void metrics_text(struct srv *s, struct sbuf *b)
                     "\"%s\"} %llu\n", x->model, x->version, cum);
     }
     pthread_mutex_unlock(&s->lock);
+    sbuf_printf(b, "# HELP orrery_predictions_logged_total Predictions "
+                "queued for the prediction log.\n"
+                "# TYPE orrery_predictions_logged_total counter\n"
+                "orrery_predictions_logged_total %llu\n"
+                "# HELP orrery_predictions_dropped_total Predictions not "
+                "logged: the log's queue was full.\n"
+                "# TYPE orrery_predictions_dropped_total counter\n"
+                "orrery_predictions_dropped_total %llu\n",
+                atomic_load(&s->log_logged), atomic_load(&s->log_dropped));
+}
+
+/* FNV-1a: a stable hash of the request key, so a key always lands on
+ * the same side of a canary split. */
+static uint64_t fnv1a(const char *p)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+/* Swap primary `d` for its canary for the canary's share of requests:
+ * by the X-Request-Key header when given (sticky), else at random. */
+static struct dep *route_canary(struct srv *s, struct MHD_Connection *c,
+                                struct dep *d)
+{
+    struct dep *k = acquire_role(s, d->name, ORR_ROLE_CANARY);
+    if (!k)
+        return d;
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Request-Key");
+    int pick = key && *key ? (double)(fnv1a(key) % 10000u) < k->pct * 100.0
+                           : sampled(k->pct / 100.0) && k->pct > 0.0;
+    if (!pick) {
+        dep_release(k);
+        return d;
+    }
+    dep_release(d);
+    return k;
+}
+
+/* Run the shadow of a request whose answer was sent: its result is only
+ * metered and logged, under the request's id. */
+static void run_shadow(struct srv *s, struct req *r)
+{
+    struct dep *sh = r->shadow;
+    size_t n_out = sh->info.n_outputs ? sh->info.n_outputs : 1;
+    double *y = malloc(r->srows * n_out * sizeof *y);
+    struct orr_matrix x = {r->srows, r->scols, r->sx, r->srows * r->scols};
+    struct orr_matrix ym = {0, 0, y, r->srows * n_out};
+    struct orr_error e = {0};
+    uint64_t t0 = now_ns();
+    int rc = !y || r->scols != sh->info.n_features
+                 ? ORR_EINVAL : H->model_predict(sh->model, &x, &ym, &e);
+    series_account(sh->series, now_ns() - t0, rc ? 500 : 200,
+                   rc ? 0 : r->srows);
+    if (!rc && sh->log_sample > 0.0 && sampled(sh->log_sample))
+        log_prediction(s, r, sh, &x, &ym);
+    free(y);
 }
 
 static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c,
@@ -683,11 +953,15 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c,
     case R_MODEL:
     case R_MODEL_READY:
     case R_INFER:
+    case R_FEEDBACK:
         ok = find_model(s, c, r, &d);
         if (!d)
             return ok;
-        ok = r->route == R_INFER ? infer(s, c, r, d, 1)
-                                 : model_meta(s, c, r, d);
+        if (r->route == R_INFER && !r->version[0])
+            d = route_canary(s, c, d);
+        ok = r->route == R_INFER      ? infer(s, c, r, d, 1)
+             : r->route == R_FEEDBACK ? feedback(s, c, r, d)
+                                      : model_meta(s, c, r, d);
         dep_release(d);
         return ok;
     case R_INVOCATIONS:
@@ -697,6 +971,7 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c,
                         ? "/invocations needs a server with one model; "
                           "use /v2/models/{name}/infer"
                         : "no model deployed");
+        d = route_canary(s, c, d);
         ok = infer(s, c, r, d, 0);
         dep_release(d);
         return ok;
@@ -812,9 +1087,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct srv *s = cls;
     struct req *r = *con_cls;
     (void)c;
-    (void)toe;
     if (!r)
         return;
+    if (r->shadow && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        run_shadow(s, r);
+    dep_release(r->shadow);
+    free(r->sx);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -860,6 +1138,12 @@ static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
     if (!t)
         return H->fail(e, ORR_ENOMEM, "out of memory");
     atomic_store(&s->table, t);
+    /* Generated request ids must not repeat across restarts: the log
+     * keeps the ids of earlier runs. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->rid_salt = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+                  ((uint64_t)getpid() << 16);
     int64_t mb = H->cfg_int(cfg, "max_body", 16 << 20);
     int64_t idle = H->cfg_int(cfg, "idle_timeout", 30);
     int64_t conns = H->cfg_int(cfg, "max_connections", 1024);
@@ -956,9 +1240,13 @@ static int s_deploy(void *self, const struct orr_deployment *d,
                     struct orr_error *e)
 {
     struct srv *s = self;
-    if (d->role != ORR_ROLE_PRIMARY)
-        return H->fail(e, ORR_EUNSUPPORTED, "canary and shadow deployments "
-                       "are not supported yet");
+    if (d->role != ORR_ROLE_PRIMARY && d->role != ORR_ROLE_CANARY &&
+        d->role != ORR_ROLE_SHADOW)
+        return H->fail(e, ORR_EINVAL, "unknown deployment role %d",
+                       (int)d->role);
+    if (d->role == ORR_ROLE_CANARY &&
+        !(d->traffic_percent >= 0.0 && d->traffic_percent <= 100.0))
+        return H->fail(e, ORR_EINVAL, "canary traffic must be 0..100%%");
     if (!d->name || !*d->name || strlen(d->name) > NAME_MAX_LEN ||
         !d->version || !*d->version || strlen(d->version) >= 32 || !d->model)
         return H->fail(e, ORR_EINVAL, "deployment needs a name (at most %d "
@@ -975,6 +1263,13 @@ static int s_deploy(void *self, const struct orr_deployment *d,
     x->name = strdup(d->name);
     x->version = strdup(d->version);
     x->uri = strdup(d->uri ? d->uri : d->name);
+    x->log_sample = d->size >= offsetof(struct orr_deployment, log_sample) +
+                                   sizeof(double) &&
+                            d->log_sample > 0.0
+                        ? (d->log_sample < 1.0 ? d->log_sample : 1.0)
+                        : 0.0;
+    x->role = d->role;
+    x->pct = d->traffic_percent;
     atomic_init(&x->refs, 1);
     H->model_retain(d->model);
     x->model = d->model;
@@ -985,7 +1280,7 @@ static int s_deploy(void *self, const struct orr_deployment *d,
         rc = H->fail(e, ORR_ENOMEM, "out of memory");
         dep_release(x);
     } else {
-        rc = publish(s, d->name, x, &removed, e);
+        rc = publish(s, d->name, (int)d->role, x, &removed, e);
         if (rc)
             dep_release(x);
     }
@@ -998,7 +1293,7 @@ static int s_undeploy(void *self, const char *name, struct orr_error *e)
     struct srv *s = self;
     int removed = 0;
     pthread_mutex_lock(&s->lock);
-    int rc = publish(s, name, NULL, &removed, e);
+    int rc = publish(s, name, -1, NULL, &removed, e);
     pthread_mutex_unlock(&s->lock);
     if (!rc && !removed)
         return H->fail(e, ORR_ENOTFOUND, "no deployment named '%s'", name);

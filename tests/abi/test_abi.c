@@ -93,11 +93,14 @@ struct refusal_case {
     const char *reason;
 };
 
+/* The abi-minor fixture is built with ORR_ABI_MINOR + 1. */
+_Static_assert(ORR_ABI_MINOR == 1, "update the abi-minor refusal below");
+
 static const struct refusal_case cases[] = {
     {"abi-major.so", ORR_EABI,
      "ABI major 2, this orrery has 1: rebuild the plugin against SDK 1.x"},
     {"abi-minor.so", ORR_EABI,
-     "ABI 1.1 is newer than this orrery's 1.0: upgrade orrery"},
+     "ABI 1.2 is newer than this orrery's 1.1: upgrade orrery"},
     {"abi-nosym.so", ORR_EABI,
      "not an Orrery plugin: no orr_plugin_describe symbol"},
     {"abi-noname.so", ORR_EINVAL, "descriptor field 'name' is empty"},

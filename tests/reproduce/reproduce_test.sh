@@ -30,7 +30,7 @@ orig=$(run_id)
 sed -i 's/C = 1.0, /C = 7.0, /; s/seed = 7/seed = 8/' q/pipeline.lua
 run reproduce "$orig"
 [ $rc -eq 0 ] && has out "every output is bit-identical" &&
-  [ "$(grep -c ' same$' out)" -eq 7 ] && ok quickstart || bad quickstart
+  [ "$(grep -c ' same$' out)" -eq 8 ] && ok quickstart || bad quickstart
 run reproduce "${orig:0:8}" --json
 [ $rc -eq 0 ] && python3 - "$orig" <<'PY' && ok quickstart-json || bad quickstart-json
 import json, sys
@@ -38,7 +38,7 @@ d = json.load(open("out"))
 assert d["original"] == sys.argv[1] and d["reproduced"] is True, d
 assert d["run_id"] != d["original"], d
 assert [s["name"] for s in d["steps"]] == ["ingest", "summarise", "split",
-        "train", "evaluate", "gate", "report"], d
+        "train_linear", "train_xgboost", "evaluate", "gate", "report"], d
 assert all(s["match"] and s["original"] == s["output"] for s in d["steps"]), d
 PY
 new=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")

@@ -555,6 +555,10 @@ def case_alias_switch():
     check(b'version="1",code="200"' in data and
           b'version="2",code="200"' in data, "per-version metrics")
     check(s.stop() == 0, "exit 0")
+    got = store_rows("SELECT version, status FROM deployments ORDER BY id")
+    check((3, "failed") in got and [r for r in got if r[1] != "failed"]
+          == [(1, "stopped"), (2, "stopped")],
+          "deployments: 1 then 2, version 3 failed: %r" % got)
     print("  %d requests during the switches" % stats["ok"])
 
 
@@ -594,10 +598,292 @@ def case_check():
     check(p.returncode == 2, "bad port: usage")
 
 
+def store_path():
+    """The site's metadata store (the default: under the site root)."""
+    for d, _, files in os.walk(SITE):
+        if "orrery.db" in files:
+            return os.path.join(d, "orrery.db")
+    raise RuntimeError("no orrery.db under the site")
+
+
+def store_rows(sql, args=(), want=None):
+    """Rows of `sql`; with `want`, poll (bounded) until want(rows)."""
+    import sqlite3
+    end = time.time() + DEADLINE
+    while True:
+        db = sqlite3.connect(store_path(), timeout=30)
+        try:
+            got = db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+        if want is None or want(got) or time.time() > end:
+            return got
+        time.sleep(0.02)
+
+
+def case_logging():
+    s = Server("models:/cancer@champion")
+    try:
+        _, x, _, _ = rows(3)
+        flat = [v for r in x for v in r]
+        st, h, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(flat, [3, 30], rid="req-log-1"))
+        check(st == 200 and h.get("X-Request-Id") == "req-log-1",
+              "V2 id is the request id header: %r" % h.get("X-Request-Id"))
+        probs = d["outputs"][0]["data"] if st == 200 else []
+        st, h, _ = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(x[0], [1, 30]),
+                          {"X-Request-Id": "client-id-9"})
+        check(st == 200 and h.get("X-Request-Id") == "client-id-9",
+              "client X-Request-Id kept")
+        st, h, _ = s.json("POST", "/invocations", {"instances": x[:1]})
+        gen = h.get("X-Request-Id", "")
+        check(st == 200 and re.match(r"^[0-9a-f]{16}-\d+$", gen),
+              "generated request id: %r" % gen)
+        st, h2, _ = s.json("POST", "/invocations", {"instances": x[:1]})
+        check(h2.get("X-Request-Id") not in (None, gen),
+              "generated ids differ")
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body([1.0], [1, 1]))
+        check(st == 400, "a bad request is not logged")
+        got = store_rows("SELECT request_id, model, version, latency_us,"
+                         " inputs, outputs, label FROM predictions"
+                         " ORDER BY id", want=lambda r: len(r) >= 4)
+        check(len(got) == 4, "4 predictions logged, errors not: %d" %
+              len(got))
+        if got:
+            rid, model, ver, lat, ins, outs, label = got[0]
+            check(rid == "req-log-1" and model == "cancer" and ver == "1",
+                  "id, model, version: %r" % (got[0][:3],))
+            check(lat > 0, "latency recorded")
+            check(json.loads(ins) == x, "inputs as JSON rows")
+            check([o[0] for o in json.loads(outs)] == probs,
+                  "outputs as JSON rows, exact")
+            check(label is None, "no label yet")
+        check({r[0] for r in got[1:]} == {"client-id-9", gen,
+                                          h2.get("X-Request-Id")},
+              "every request id logged")
+        st, _, data = s.request("GET", "/metrics")
+        m = parse_metrics(data.decode())
+        check(m.get(("orrery_predictions_logged_total", ())) == 4.0 and
+              m.get(("orrery_predictions_dropped_total", ())) == 0.0,
+              "logged/dropped counters: %r" %
+              {k: v for k, v in m.items() if "predictions" in k[0]})
+    finally:
+        check(s.stop() == 0, "exit 0")
+    # A sample of 0 logs nothing; a queue of one record drops what does
+    # not fit (the writer may or may not have drained in between, so only
+    # the sum is exact).
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write("server = { log_sample = 0 }\n")
+    s = Server("models:/cancer/1")
+    try:
+        for _ in range(3):
+            s.json("POST", "/v2/models/cancer/infer", v2_body(x[0], [1, 30]))
+        st, _, data = s.request("GET", "/metrics")
+        m = parse_metrics(data.decode())
+        check(m.get(("orrery_predictions_logged_total", ())) == 0.0,
+              "log_sample = 0: nothing logged")
+    finally:
+        check(s.stop() == 0, "exit 0")
+    check(len(store_rows("SELECT id FROM predictions")) == 4,
+          "log_sample = 0: no row")
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write("server = { log_queue = 1 }\n")
+    s = Server("models:/cancer/1")
+    try:
+        n = 40
+        for i in range(n):
+            s.json("POST", "/v2/models/cancer/infer",
+                   v2_body(x[0], [1, 30], rid="q-%d" % i))
+        st, _, data = s.request("GET", "/metrics")
+        m = parse_metrics(data.decode())
+        logged = m.get(("orrery_predictions_logged_total", ()), -1)
+        dropped = m.get(("orrery_predictions_dropped_total", ()), -1)
+        check(logged + dropped == n and logged >= 1,
+              "full queue: logged %r + dropped %r == %d" %
+              (logged, dropped, n))
+    finally:
+        check(s.stop() == 0, "exit 0")
+    # Stop writes what was queued.
+    got = store_rows("SELECT count(*) FROM predictions WHERE request_id"
+                     " LIKE 'q-%'")
+    check(got[0][0] == logged, "every queued record written by stop: %r" %
+          got)
+    st = store_rows("PRAGMA index_list(predictions)")
+    check({r[1] for r in st} >= {"predictions_model",
+                                 "predictions_request"}, "indexes")
+
+
+def case_feedback():
+    s = Server("models:/cancer@champion")
+    try:
+        _, x, _, _ = rows(2)
+        for i in range(2):
+            st, _, _ = s.json("POST", "/v2/models/cancer/infer",
+                              v2_body(x[i], [1, 30], rid="fb-%d" % i))
+            check(st == 200, "infer %d" % i)
+        # No wait: the label waits for the log to be written.
+        st, _, d = s.json("POST", "/v2/models/cancer/feedback",
+                          {"id": "fb-0", "label": 1})
+        check(st == 200 and d == {"labelled": 1}, "label one: %d %r" %
+              (st, d))
+        st, _, d = s.json("POST", "/v2/models/cancer/feedback",
+                          [{"id": "fb-1", "label": {"y": 0}}])
+        check(st == 200 and d == {"labelled": 1}, "label a list")
+        st, _, d = s.json("POST", "/v2/models/cancer/feedback",
+                          {"id": "nope", "label": 1})
+        check(st == 404 and "nope" in d["error"], "unknown id: 404 %r" % d)
+        st, _, d = s.json("POST", "/v2/models/other/feedback",
+                          {"id": "fb-0", "label": 1})
+        check(st == 404, "unknown model: 404")
+        for bad in ({"label": 1}, {"id": "fb-0"}, {"id": 3, "label": 1}, []):
+            st, _, d = s.json("POST", "/v2/models/cancer/feedback", bad)
+            check(st == 400 and "error" in d, "bad feedback %r: 400" % bad)
+        st, _, d = s.json("POST", "/v2/models/cancer/feedback", "{nope")
+        check(st == 400 and "JSON" in d["error"], "malformed: 400")
+        st, _, _ = s.json("GET", "/v2/models/cancer/feedback")
+        check(st == 405, "GET feedback: 405")
+    finally:
+        check(s.stop() == 0, "exit 0")
+    got = dict(store_rows("SELECT request_id, label FROM predictions"
+                          " WHERE label_ts_ms IS NOT NULL"))
+    check(got == {"fb-0": "1", "fb-1": '{"y":0}'}, "labels stored: %r" % got)
+
+
+def case_deployments():
+    q = ("SELECT d.version, d.alias, d.server, d.url, d.status,"
+         " d.stopped_ms IS NOT NULL FROM deployments d"
+         " JOIN registered_models r ON r.id = d.model_id"
+         " WHERE r.name = 'cancer' ORDER BY d.id")
+    s = Server("models:/cancer@champion")
+    url = "http://127.0.0.1:%d" % s.port
+    try:
+        got = store_rows(q)
+        check(got == [(1, "champion", "http", url, "running", 0)],
+              "a running row when serving: %r" % got)
+        train("C=0.1")
+        run("models", "alias", "set", "cancer", "champion", "2")
+        got = store_rows(q, want=lambda r: len(r) >= 2)
+        check(got == [(1, "champion", "http", url, "stopped", 1),
+                      (2, "champion", "http", url, "running", 0)],
+              "alias switch: old row closed, new one running: %r" % got)
+    finally:
+        check(s.stop() == 0, "exit 0")
+    got = store_rows(q)
+    check([r[4] for r in got] == ["stopped", "stopped"] and
+          all(r[5] for r in got), "stop closes the rows: %r" % got)
+    s = Server("models:/cancer/1")
+    check(s.stop() == 0, "exit 0")
+    got = store_rows(q)
+    check(len(got) == 3 and got[2][:2] == (1, None) and
+          got[2][4] == "stopped", "pinned: no alias: %r" % got[-1:])
+
+
+def fnv1a(key):
+    h = 0xcbf29ce484222325
+    for b in key.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def two_versions():
+    """Version 2 as cancer@challenger, version 1 as cancer@champion."""
+    train("C=0.1")
+    run("models", "alias", "set", "cancer", "champion", "1")
+    run("models", "alias", "set", "cancer", "challenger", "2")
+
+
+def case_canary():
+    two_versions()
+    _, x, _, _ = rows(1)
+    body = v2_body(x[0], [1, 30])
+    s = Server("models:/cancer@champion",
+               extra=("--canary", "models:/cancer@challenger=30%"))
+    try:
+        check("(canary, 30%)" in "".join(s.out), "canary listed: %r" % s.out)
+        want, got = [], []
+        for i in range(200):
+            key = "user-%d" % i
+            want.append("2" if fnv1a(key) % 10000 < 3000 else "1")
+            st, h, _ = s.json("POST", "/v2/models/cancer/infer", body,
+                              {"X-Request-Key": key})
+            got.append(h.get("X-Orrery-Model-Version") if st == 200 else st)
+        check(got == want, "sticky split by X-Request-Key")
+        check(0 < want.count("2") < 200, "both versions answer")
+        again = [s.json("POST", "/v2/models/cancer/infer", body,
+                        {"X-Request-Key": "user-%d" % i})[1].get(
+                            "X-Orrery-Model-Version") for i in range(20)]
+        check(again == want[:20], "same key, same version")
+        seen = set()
+        for _ in range(200):
+            st, h, _ = s.json("POST", "/invocations", {"instances": x[:1]})
+            seen.add(h.get("X-Orrery-Model-Version") if st == 200 else st)
+        check(seen == {"1", "2"}, "random split reaches both: %r" % seen)
+        st, h, d = s.json("POST", "/v2/models/cancer/versions/2/infer", body)
+        check(st == 200 and h.get("X-Orrery-Model-Version") == "2" and
+              d["model_version"] == "2", "explicit canary version")
+        st, h, d = s.json("GET", "/v2/models/cancer")
+        check(st == 200 and d["versions"] == ["1"], "metadata: primary")
+        st, _, data = s.request("GET", "/metrics")
+        m = parse_metrics(data.decode())
+        n2 = m.get(("orrery_model_requests_total", (
+            ("code", "200"), ("model", "cancer"), ("version", "2"))), 0)
+        check(n2 >= want.count("2") + 1, "per-version metrics: %r" % n2)
+    finally:
+        check(s.stop() == 0, "exit 0")
+    for bad in ("models:/cancer@challenger=150%", "models:/cancer@challenger",
+                "=10%", "models:/cancer@challenger=x"):
+        p = run("serve", "models:/cancer@champion", "--canary", bad,
+                "--check", ok=False)
+        check(p.returncode == 2, "bad --canary %r: usage" % bad)
+    p = run("serve", "models:/cancer@champion", "--canary",
+            "models:/cancer/2=5", "--canary", "models:/cancer/1=5",
+            "--check", ok=False)
+    check(p.returncode == 1 and "canary already" in p.stderr,
+          "two canaries: %r" % p.stderr)
+
+
+def case_shadow():
+    two_versions()
+    _, x, _, _ = rows(2)
+    s = Server("models:/cancer@champion",
+               extra=("--shadow", "models:/cancer@challenger"))
+    try:
+        vers = set()
+        for i in range(5):
+            st, h, _ = s.json("POST", "/v2/models/cancer/infer",
+                              v2_body(x[i % 2], [1, 30], rid="sh-%d" % i))
+            vers.add(h.get("X-Orrery-Model-Version") if st == 200 else st)
+        check(vers == {"1"}, "the primary answers: %r" % vers)
+        got = store_rows("SELECT request_id, version FROM predictions"
+                         " ORDER BY request_id, version",
+                         want=lambda r: len(r) >= 10)
+        check(got == sorted(("sh-%d" % i, v) for i in range(5)
+                            for v in ("1", "2")),
+              "both versions logged under each id: %r" % got)
+        key = ("orrery_model_requests_total", (
+            ("code", "200"), ("model", "cancer"), ("version", "2")))
+        end = time.time() + DEADLINE
+        n2 = 0
+        while time.time() < end:
+            _, _, data = s.request("GET", "/metrics")
+            n2 = parse_metrics(data.decode()).get(key, 0)
+            if n2 >= 5:
+                break
+            time.sleep(0.02)
+        check(n2 == 5, "shadow metered per version: %r" % n2)
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
 CASES = {"v2": case_v2, "invocations": case_invocations,
          "metrics": case_metrics, "bad_input": case_bad_input,
          "token": case_token, "alias_switch": case_alias_switch,
-         "shutdown": case_shutdown, "check": case_check}
+         "shutdown": case_shutdown, "check": case_check,
+         "logging": case_logging, "feedback": case_feedback,
+         "deployments": case_deployments, "canary": case_canary,
+         "shadow": case_shadow}
 
 SITE = tempfile.mkdtemp(prefix="orrery-serve-test-")
 ENV = dict(os.environ, ORRERY_SITE="")

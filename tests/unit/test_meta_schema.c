@@ -83,8 +83,9 @@ static void test_migrate_v2(void)
     snprintf(path, sizeof path, "%s/orrery.db", dir);
     make_v2(path);
     struct orr_meta *m = open_ok(path);
-    CHECK_INT(sql_int(path, "PRAGMA user_version"), 3);
-    CHECK_INT(orri_meta_schema_version(), 3);
+    CHECK_INT(sql_int(path, "PRAGMA user_version"),
+              orri_meta_schema_version());
+    CHECK(orri_meta_schema_version() >= 3);
     /* The runner's rows survived. */
     CHECK_INT(sql_int(path, "SELECT count(*) FROM orch_runs"), 1);
     CHECK_INT(sql_int(path, "SELECT step_id FROM orch_steps WHERE"
@@ -154,7 +155,8 @@ static void test_ostore_migrates(void)
     struct orri_ostore *os = NULL;
     struct orr_error e = {0};
     CHECK_INT(orri_ostore_open(&os, path, &e), 0);
-    CHECK_INT(sql_int(path, "PRAGMA user_version"), 3);
+    CHECK_INT(sql_int(path, "PRAGMA user_version"),
+              orri_meta_schema_version());
     CHECK(os != NULL);
     if (os)
         CHECK_INT(orri_ostore_run_put(os, "r1", "wf", D1, "/x.lua", "{}",

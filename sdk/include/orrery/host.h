@@ -170,6 +170,17 @@ struct orr_host {
     int  (*model_predict)(const struct orr_model *m,
                           const struct orr_matrix *x, struct orr_matrix *y,
                           struct orr_error *e);
+
+    /* --- ABI 1.1: the prediction log, for servers ---------------------- */
+    /* With p->inputs set: queue one prediction for the log and return at
+     * once (never blocks on storage); ORR_EBUSY when the queue is full
+     * (the record is dropped and counted), ORR_EUNSUPPORTED when the
+     * host keeps no log.  With p->inputs NULL and p->label set: attach
+     * the label to the predictions logged under p->request_id (for
+     * p->model if set), synchronously; ORR_ENOTFOUND if there is none.
+     * Check H->size before calling (a 1.0 host lacks it). */
+    int (*log_prediction)(const struct orr_prediction *p,
+                          struct orr_error *e);
     /* Appended members go here, each with a minor ABI bump. */
 };
 

@@ -34,6 +34,7 @@ extern "C" {
 
 struct orr_cfg;
 struct orr_model;   /* opaque: a loaded model, reference-counted by the host */
+struct orr_matrix;
 
 #define ORR_SERVER_OPS_V1 1u
 #define ORR_SERVER_OPS_VERSION ORR_SERVER_OPS_V1
@@ -87,6 +88,21 @@ struct orr_server_ops {
     int  (*undeploy)(void *self, const char *name, struct orr_error *e);
     /* Stop accepting, wait up to `drain_ms` for in-flight requests, stop. */
     int  (*stop)(void *self, int drain_ms, struct orr_error *e);
+};
+
+/* ABI 1.1: one served prediction for the host's prediction log
+ * (orr_host.log_prediction), or a ground-truth label for earlier ones.
+ * Everything is borrowed for the call: the host copies what it keeps. */
+struct orr_prediction {
+    size_t                   size;       /* sizeof(struct orr_prediction) */
+    const char              *request_id; /* the V2 `id` or one generated  */
+    const char              *model;      /* served name                   */
+    const char              *version;    /* the version that answered     */
+    int64_t                  ts_ms;      /* Unix time of the request      */
+    int64_t                  latency_us; /* parse + predict + encode      */
+    const struct orr_matrix *inputs;     /* NULL: this is a label         */
+    const struct orr_matrix *outputs;
+    const char              *label;      /* JSON text, labels only        */
 };
 
 #ifdef __cplusplus
