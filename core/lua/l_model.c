@@ -205,6 +205,13 @@ int orri_lua_ctx_train(lua_State *L)
         }
         lua_pop(L, 1);          /* still referenced by the params table */
     }
+    /* The step's declared cpus, unless the params say otherwise. */
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        if (lua_getfield(L, 1, "cpus") == LUA_TNUMBER &&
+            lua_tointeger(L, -1) > 0)
+            threads = (unsigned)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
     if (!(j.params = orr_cfg_new_table()))
         return luaL_error(L, "out of memory");
     if (!lua_isnoneornil(L, 4)) {

@@ -806,6 +806,10 @@ static int invoke_step(void *ctx, struct orr_error *e)
     int msgh = lua_gettop(L);
     orri_lua_workflow_push_fn(L, r->wf_idx, job->i);
     orri_lua_push_ctx(L, r->params_idx, r->run.id, name);
+    if (s->o.cpus) {            /* trainers use the step's cpus as threads */
+        lua_pushinteger(L, (lua_Integer)s->o.cpus);
+        lua_setfield(L, -2, "cpus");
+    }
     for (size_t k = 0; k < s->n_inputs; k++) {
         struct slot *in = &r->sh->slots[s->inputs[k]];
         void *data = NULL;

@@ -129,5 +129,19 @@ run run "$root/examples/quickstart/pipeline.lua" --json
 # Every step but the gate (cache = false: it reads the registry) is cached.
 [ $rc -eq 0 ] && json 'assert all(s["cached"] == (s["name"] != "gate") for s in d["steps"]), d' && ok quickstart-cached || bad quickstart-cached
 
+# --- a step's declared cpus reach its ctx (and trainers' thread count) ---
+cat >cpus_check.lua <<'LUA'
+local orrery = require "orrery"
+local wf = orrery.workflow { name = "cpus-check" }
+local a = wf:step("a", function(ctx) return ctx.cpus end, { cpus = 3 })
+wf:step("b", { a }, function(ctx, n)
+  assert(n == 3, "ctx.cpus was " .. tostring(n))
+  assert(ctx.cpus == nil, "a step without cpus sees none")
+end)
+return wf
+LUA
+run run cpus_check.lua
+[ $rc -eq 0 ] && ok cpus-in-ctx || bad cpus-in-ctx
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
