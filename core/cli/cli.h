@@ -43,6 +43,10 @@ int orr_cmd_runs(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_metrics(int argc, char **argv, const struct orr_cli_globals *g);
 int orr_cmd_reproduce(int argc, char **argv,
                       const struct orr_cli_globals *g);
+int orr_cmd_schedule(int argc, char **argv,
+                     const struct orr_cli_globals *g);
+int orr_cmd_scheduler(int argc, char **argv,
+                      const struct orr_cli_globals *g);
 int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g);
 
 /* Print "orrery <cmd>: <message>" on stderr; returns ORR_EXIT_FAIL. */

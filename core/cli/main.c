@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"step",     orr_cmd_step,     "run one step of a recorded run (backends)"},
     {"logs",     orr_cmd_logs,     "show the captured output of a run's steps"},
     {"reproduce", orr_cmd_reproduce, "re-run a run, compare output hashes"},
+    {"schedule", orr_cmd_schedule, "add, list, remove cron schedules"},
+    {"scheduler", orr_cmd_scheduler, "start scheduled runs when due"},
     /* tracking and lineage */
     {"runs",     orr_cmd_runs,     "list, show, compare, export, import runs"},
     {"metrics",  orr_cmd_metrics,  "print or plot a run's metric series"},

@@ -289,6 +289,19 @@ static const char *const migrations[] = {
     "  label_ts_ms INTEGER);"
     "CREATE INDEX predictions_model   ON predictions (model, ts_ms);"
     "CREATE INDEX predictions_request ON predictions (request_id);",
+
+    /* 5: cron schedules (core/sched, `orrery schedule`).  Times are Unix
+     * seconds, cron fields are evaluated in UTC; params is a JSON object
+     * of strings; last_fire_s is NULL until the scheduler first fires or
+     * skips past a fire time. */
+    "CREATE TABLE schedules ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  name        TEXT NOT NULL UNIQUE,"
+    "  workflow    TEXT NOT NULL,"
+    "  cron        TEXT NOT NULL,"
+    "  params      TEXT NOT NULL DEFAULT '{}',"
+    "  created_s   INTEGER NOT NULL,"
+    "  last_fire_s INTEGER);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
