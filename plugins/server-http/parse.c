@@ -2,11 +2,14 @@
  * parse.c - V2 and /invocations request bodies to an input matrix.
  *
  * Bodies are parsed with jansson (numbers through strtod, so values are
- * exactly what a client wrote); the matrix is filled in one pass.
+ * exactly what a client wrote); the matrix is filled in one pass.  A V2
+ * body's data array, nearly all of a request, is read in place instead
+ * (v2_fast): jansson would allocate a json_t per number.
  */
 #include "parse.h"
 
 #include <errno.h>
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -130,8 +133,352 @@ static int v2_flatten(const json_t *a, int depth, enum dtype t, double *dst,
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* V2 fast path: the data array is read from the body's text.          */
+
+/* The fast path's answer "let the jansson path decide": it is taken on
+ * anything the fast path does not handle exactly as that path would,
+ * errors included, so messages and statuses stay that path's. */
+#define V2_SLOW (-1)
+#define V2_MAX_DEPTH 64         /* nesting the locator walks through     */
+#define V2_MAX_NUM 64           /* longer number tokens go to jansson    */
+
+/* The text of the data array, from '[' to just past its ']'. */
+struct v2_raw {
+    const char *p, *end;
+};
+
+struct v2_cur {
+    const char *p, *end;
+};
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void v2_ws(struct v2_cur *c)
+{
+    while (c->p < c->end && is_ws(*c->p))
+        c->p++;
+}
+
+/* At '"': skip the string; *esc says whether it holds an escape. */
+static int v2_skip_str(struct v2_cur *c, int *esc)
+{
+    c->p++;
+    while (c->p < c->end) {
+        char ch = *c->p++;
+        if (ch == '"')
+            return 0;
+        if (ch == '\\') {
+            if (c->p >= c->end)
+                return -1;
+            c->p++;
+            *esc = 1;
+        }
+    }
+    return -1;
+}
+
+/* Skip one value by its structure only: jansson validates the text
+ * later (everything but the data array, which scan_data validates). */
+static int v2_skip(struct v2_cur *c, int depth)
+{
+    int esc = 0;
+    v2_ws(c);
+    if (c->p >= c->end)
+        return -1;
+    char open = *c->p;
+    if (open == '"')
+        return v2_skip_str(c, &esc);
+    if (open != '[' && open != '{') {
+        while (c->p < c->end && !is_ws(*c->p) && *c->p != ',' &&
+               *c->p != ']' && *c->p != '}')
+            c->p++;
+        return 0;
+    }
+    char close = open == '[' ? ']' : '}';
+    if (depth >= V2_MAX_DEPTH)
+        return -1;
+    c->p++;
+    v2_ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        if (open == '{') {
+            v2_ws(c);
+            if (c->p >= c->end || *c->p != '"' || v2_skip_str(c, &esc))
+                return -1;
+            v2_ws(c);
+            if (c->p >= c->end || *c->p != ':')
+                return -1;
+            c->p++;
+        }
+        if (v2_skip(c, depth + 1))
+            return -1;
+        v2_ws(c);
+        if (c->p >= c->end)
+            return -1;
+        if (*c->p++ == close)
+            return 0;
+        if (c->p[-1] != ',')
+            return -1;
+    }
+}
+
+/* At '{': read a key and its ':'; `k`, `n` = the raw key. */
+static int v2_key(struct v2_cur *c, const char **k, size_t *n)
+{
+    int esc = 0;
+    v2_ws(c);
+    if (c->p >= c->end || *c->p != '"')
+        return -1;
+    *k = c->p + 1;
+    if (v2_skip_str(c, &esc) || esc)    /* an escape may spell a key */
+        return -1;
+    *n = (size_t)(c->p - 1 - *k);
+    v2_ws(c);
+    if (c->p >= c->end || *c->p != ':')
+        return -1;
+    c->p++;
+    return 0;
+}
+
+/* After a member: ',' (more, 1) or the close (0); -1 otherwise. */
+static int v2_next(struct v2_cur *c, char close)
+{
+    v2_ws(c);
+    if (c->p >= c->end)
+        return -1;
+    char ch = *c->p++;
+    return ch == ',' ? 1 : ch == close ? 0 : -1;
+}
+
+static int key_is(const char *k, size_t n, const char *want)
+{
+    return n == strlen(want) && !memcmp(k, want, n);
+}
+
+/* Find the text of root."inputs"[0]."data" when it is an array.  A key
+ * given twice (jansson keeps the last) is left to the slow path. */
+static int find_data(const char *body, size_t len, size_t *ds, size_t *de)
+{
+    struct v2_cur c = {body, body + len};
+    const char *k;
+    size_t n;
+    int inputs = 0, data = 0, more;
+    v2_ws(&c);
+    if (c.p >= c.end || *c.p++ != '{')
+        return -1;
+    do {
+        if (v2_key(&c, &k, &n))
+            return -1;
+        if (!key_is(k, n, "inputs")) {
+            if (v2_skip(&c, 1))
+                return -1;
+            continue;
+        }
+        if (inputs++)
+            return -1;
+        v2_ws(&c);
+        if (c.p >= c.end || *c.p++ != '[')
+            return -1;
+        v2_ws(&c);
+        if (c.p >= c.end || *c.p++ != '{')
+            return -1;
+        do {                    /* the members of inputs[0] */
+            if (v2_key(&c, &k, &n))
+                return -1;
+            int is_data = key_is(k, n, "data");
+            v2_ws(&c);
+            if (is_data) {
+                if (data++ || c.p >= c.end || *c.p != '[')
+                    return -1;
+                *ds = (size_t)(c.p - body);
+            }
+            if (v2_skip(&c, 3))
+                return -1;
+            if (is_data)
+                *de = (size_t)(c.p - body);
+        } while ((more = v2_next(&c, '}')) == 1);
+        if (more < 0)
+            return -1;
+        while ((more = v2_next(&c, ']')) == 1)     /* inputs[1..] */
+            if (v2_skip(&c, 2))
+                return -1;
+        if (more < 0)
+            return -1;
+    } while ((more = v2_next(&c, '}')) == 1);
+    return more == 0 && data ? 0 : -1;
+}
+
+/* 10^0..10^22: exact in a double, so m * 10^e (m <= 2^53) rounds once,
+ * to the value strtod returns (Clinger's fast path). */
+static const double pow10_tab[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* One JSON number token, converted as jansson does: an integer token
+ * through strtoll (out of range: jansson's error, so -1), a real one
+ * through strtod (overflow: likewise). */
+static int scan_number(const char **pp, const char *end, enum dtype t,
+                       double *out)
+{
+    const char *s = *pp, *p = s;
+    uint64_t m = 0;
+    int nd = 0, many = 0, real = 0, neg = 0;
+    long e10 = 0;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= end || !is_digit(*p))
+        return -1;
+    if (*p == '0') {
+        p++;
+        if (p < end && is_digit(*p))
+            return -1;
+    }
+    for (; p < end && is_digit(*p); p++) {
+        if (nd < 19) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            nd += m != 0;
+        } else {
+            many = 1;
+        }
+    }
+    if (p < end && *p == '.') {
+        real = 1;
+        if (++p >= end || !is_digit(*p))
+            return -1;
+        for (; p < end && is_digit(*p); p++) {
+            if (nd < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                nd += m != 0;
+                e10--;
+            } else {
+                many = 1;
+            }
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        long x = 0, sign = 1;
+        real = 1;
+        if (++p < end && (*p == '+' || *p == '-'))
+            sign = *p++ == '-' ? -1 : 1;
+        if (p >= end || !is_digit(*p))
+            return -1;
+        for (; p < end && is_digit(*p); p++)
+            if (x < 100000)
+                x = x * 10 + (*p - '0');
+        e10 += sign * x;
+    }
+    size_t n = (size_t)(p - s);
+    if (n > V2_MAX_NUM)
+        return -1;
+    char buf[V2_MAX_NUM + 1];
+    char *e;
+    *pp = p;
+    if (!real) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        long long v = strtoll(buf, &e, 10);
+        if (errno == ERANGE || e != buf + n)
+            return -1;
+        if (t == DT_INT32 && (v < INT32_MIN || v > INT32_MAX))
+            return -1;
+        *out = (double)v;
+    } else if (t == DT_INT32 || t == DT_INT64) {
+        return -1;
+    } else if (FLT_EVAL_METHOD == 0 && !many && m <= (1ULL << 53) &&
+               e10 >= -22 && e10 <= 22) {
+        double d = (double)m;
+        d = e10 < 0 ? d / pow10_tab[-e10] : d * pow10_tab[e10];
+        *out = neg ? -d : d;
+    } else {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        double d = strtod(buf, &e);
+        if (e != buf + n ||
+            ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE))
+            return -1;
+        *out = d;
+    }
+    if (t == DT_FP32)
+        *out = (double)(float)*out;
+    return 0;
+}
+
+/* Read the data array [v, [v, v], ...] (one level of rows, as
+ * v2_flatten allows) into dst: 0 when exactly `want` values of type t
+ * were read, -1 for everything else. */
+static int scan_data(const char *p, const char *end, enum dtype t,
+                     double *dst, size_t want)
+{
+    size_t k = 0;
+    int depth = 0, expect = 1, open = 0;
+    for (;;) {
+        while (p < end && is_ws(*p))
+            p++;
+        if (p >= end)
+            return -1;
+        char ch = *p;
+        if (ch == ']' && (open || !expect)) {
+            p++;
+            expect = open = 0;
+            if (--depth == 0)
+                return p == end && k == want ? 0 : -1;
+            continue;
+        }
+        if (!expect) {
+            if (ch != ',')
+                return -1;
+            p++;
+            expect = 1;
+            continue;
+        }
+        open = 0;
+        if (ch == '[') {
+            if (depth >= 2)
+                return -1;
+            depth++;
+            p++;
+            open = 1;
+            continue;
+        }
+        double v;
+        if (ch == 't' || ch == 'f') {
+            int tr = ch == 't';
+            size_t n = tr ? 4 : 5;
+            if (t != DT_BOOL || (size_t)(end - p) < n ||
+                memcmp(p, tr ? "true" : "false", n))
+                return -1;
+            p += n;
+            v = tr;
+        } else if (t == DT_BOOL || scan_number(&p, end, t, &v)) {
+            return -1;
+        }
+        if (k >= want)
+            return -1;
+        dst[k++] = v;
+        expect = 0;
+    }
+}
+
 static int v2_input(const json_t *in, const struct srv_schema *s,
-                    struct srv_batch *out, char *err, size_t cap)
+                    const struct v2_raw *raw, struct srv_batch *out,
+                    char *err, size_t cap)
 {
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *dt = json_string_value(json_object_get(in, "datatype"));
@@ -165,12 +512,16 @@ static int v2_input(const json_t *in, const struct srv_schema *s,
     if (!json_is_array(data))
         return bad(err, cap, "input '%.64s': \"data\" must be an array",
                    name);
+    if (raw && json_array_size(data) != 0)
+        return V2_SLOW;
     if ((uint64_t)dims[0] > SRV_MAX_VALUES)
         return bad(err, cap, "input '%.64s': too many rows", name);
     int rc = alloc_matrix(out, (size_t)dims[0], s->n_features, err, cap);
     if (rc)
         return rc;
     size_t k = 0, want = out->rows * out->cols;
+    if (raw)
+        return scan_data(raw->p, raw->end, t, out->x, want) ? V2_SLOW : 0;
     rc = v2_flatten(data, 1, t, out->x, &k, want, err, cap);
     if (!rc && k != want)
         rc = bad(err, cap, "input '%.64s': data has %zu values, shape "
@@ -178,18 +529,15 @@ static int v2_input(const json_t *in, const struct srv_schema *s,
     return rc;
 }
 
-int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
-                 struct srv_batch *out, char *err, size_t cap)
+/* The envelope checks of a parsed root; with `raw`, the root's data
+ * array is an empty placeholder and the values come from raw's text. */
+static int v2_root(const json_t *root, const struct srv_schema *s,
+                   const struct v2_raw *raw, struct srv_batch *out,
+                   char *err, size_t cap)
 {
-    memset(out, 0, sizeof *out);
-    json_error_t je;
-    json_t *root = json_loadb(body, len, 0, &je);
-    int rc = 0;
-    if (!root)
-        return bad(err, cap, "malformed JSON: %s (line %d, column %d)",
-                   je.text, je.line, je.column);
     const json_t *inputs = json_object_get(root, "inputs");
     const json_t *id = json_object_get(root, "id");
+    int rc = 0;
     if (!json_is_object(root))
         rc = bad(err, cap, "the body must be a JSON object");
     else if (!json_is_array(inputs) || json_array_size(inputs) == 0)
@@ -200,13 +548,61 @@ int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
     else if (id && !json_is_string(id))
         rc = bad(err, cap, "\"id\" must be a string");
     if (!rc)
-        rc = v2_input(json_array_get(inputs, 0), s, out, err, cap);
+        rc = v2_input(json_array_get(inputs, 0), s, raw, out, err, cap);
     if (!rc && id && !(out->id = strdup(json_string_value(id))))
         rc = bad(err, cap, "out of memory");
+    return rc;
+}
+
+int srv_parse_v2_ref(const char *body, size_t len, const struct srv_schema *s,
+                     struct srv_batch *out, char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *root = json_loadb(body, len, 0, &je);
+    if (!root)
+        return bad(err, cap, "malformed JSON: %s (line %d, column %d)",
+                   je.text, je.line, je.column);
+    int rc = v2_root(root, s, NULL, out, err, cap);
     json_decref(root);
     if (rc)
         srv_batch_clear(out);
     return rc;
+}
+
+/* jansson parses the body with its data array cut out (a few dozen
+ * values instead of thousands); anything unusual goes the slow way. */
+static int v2_fast(const char *body, size_t len, const struct srv_schema *s,
+                   struct srv_batch *out, char *err, size_t cap)
+{
+    size_t ds = 0, de = 0;
+    if (find_data(body, len, &ds, &de))
+        return V2_SLOW;
+    size_t n = len - (de - ds) + 2;
+    char *env = malloc(n);
+    if (!env)
+        return V2_SLOW;
+    memcpy(env, body, ds);
+    memcpy(env + ds, "[]", 2);
+    memcpy(env + ds + 2, body + de, len - de);
+    json_t *root = json_loadb(env, n, 0, NULL);
+    free(env);
+    if (!root)
+        return V2_SLOW;
+    struct v2_raw raw = {body + ds, body + de};
+    int rc = v2_root(root, s, &raw, out, err, cap);
+    json_decref(root);
+    return rc ? V2_SLOW : 0;
+}
+
+int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
+                 struct srv_batch *out, char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    if (!v2_fast(body, len, s, out, err, cap))
+        return 0;
+    srv_batch_clear(out);
+    return srv_parse_v2_ref(body, len, s, out, err, cap);
 }
 
 /* ------------------------------------------------------------------ */

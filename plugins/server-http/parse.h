@@ -31,9 +31,16 @@ struct srv_batch {
 #define SRV_MAX_VALUES ((size_t)1 << 26)
 
 /* Parse a V2 inference request.  Returns 0, or the HTTP status to answer
- * (400) with `err` filled. */
+ * (400) with `err` filled.  jansson reads the envelope only; the data
+ * array's numbers are read in place (exactly as strtod would). */
 int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
                  struct srv_batch *out, char *err, size_t cap);
+
+/* The same with jansson over the whole body: srv_parse_v2's answer for
+ * anything its data scanner leaves alone, and its reference in tests. */
+int srv_parse_v2_ref(const char *body, size_t len,
+                     const struct srv_schema *s, struct srv_batch *out,
+                     char *err, size_t cap);
 
 /* Parse an MLflow /invocations body.  `ctype` is the Content-Type
  * header (NULL counts as JSON).  Returns 0, 400 or 415 (an unsupported

@@ -5,7 +5,8 @@
  *
  * The first byte of an input picks the parser and the schema; the rest is
  * the body.  Every call must return 0 with a well-formed matrix, or an
- * error status with a message, and leave nothing allocated.
+ * error status with a message, and leave nothing allocated; a V2 body must
+ * get exactly the answer of the all-jansson reference parser.
  */
 #include <dirent.h>
 #include <math.h>
@@ -31,10 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct srv_batch b;
     char err[256] = "";
     int rc;
-    if (sel & 1)
+    if (sel & 1) {
         rc = srv_parse_v2((const char *)data + 1, size - 1, &s, &b, err,
                           sizeof err);
-    else
+        /* Differential: the in-place number scanner must answer exactly
+         * as the all-jansson reference parser does, byte for byte. */
+        struct srv_batch r;
+        char rerr[256] = "";
+        int rrc = srv_parse_v2_ref((const char *)data + 1, size - 1, &s, &r,
+                                   rerr, sizeof rerr);
+        if (rrc != rc || strcmp(rerr, err) ||
+            (rc == 0 && (r.rows != b.rows || r.cols != b.cols ||
+                         memcmp(r.x, b.x, b.rows * b.cols * sizeof *b.x) ||
+                         (!r.id) != (!b.id) ||
+                         (r.id && strcmp(r.id, b.id)))))
+            abort();
+        srv_batch_clear(&r);
+    } else
         rc = srv_parse_invocations((const char *)data + 1, size - 1,
                                    ctypes[(sel >> 1) & 3], &s, &b, err,
                                    sizeof err);
