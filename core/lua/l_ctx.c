@@ -44,14 +44,29 @@ static struct orr_instance *storage(lua_State *L, struct orri_lua_rt *rt)
     return st;
 }
 
+int orri_lua_record_artifact(struct orri_lua_rt *rt, enum orr_event_dir dir,
+                             const char *digest, uint64_t size,
+                             const char *kind, const char *name,
+                             struct orr_error *e)
+{
+    if (!rt || !rt->run || !rt->run->meta || rt->run->step_id <= 0)
+        return ORR_OK;
+    struct orr_instance *st = NULL;
+    struct orr_blob_info info = {0};
+    /* Inputs are recorded with the stored size (the store checks it). */
+    if (size == 0 && rt->core && !orr_core_storage(rt->core, &st, e) &&
+        !orr_storage_stat(st, digest, &info, e))
+        size = info.size;
+    return orr_meta_artifact(rt->run->meta, rt->run->step_id, dir, digest,
+                             size, kind, name, e);
+}
+
 static void record(lua_State *L, struct orri_lua_rt *rt,
                    enum orr_event_dir dir, const char *digest, uint64_t size,
                    const char *kind, const char *name)
 {
     struct orr_error e = {0};
-    if (rt->run->meta &&
-        orr_meta_artifact(rt->run->meta, rt->run->step_id, dir, digest, size,
-                          kind, name, &e))
+    if (orri_lua_record_artifact(rt, dir, digest, size, kind, name, &e))
         raise(L, "metadata", &e);
 }
 

@@ -58,23 +58,6 @@ static struct orr_instance *storage_or_raise(lua_State *L)
     return st;
 }
 
-/* Record an artifact event for the executing step (no-op outside one). */
-static int record(struct orri_lua_rt *rt, enum orr_event_dir dir,
-                  const char *digest, uint64_t size, const char *kind,
-                  const char *name, struct orr_error *e)
-{
-    if (!rt || !rt->run || !rt->run->meta || rt->run->step_id <= 0)
-        return ORR_OK;
-    struct orr_instance *st = NULL;
-    struct orr_blob_info info = {0};
-    /* Inputs are recorded with the stored size (the store checks it). */
-    if (size == 0 && rt->core && !orr_core_storage(rt->core, &st, e) &&
-        !orr_storage_stat(st, digest, &info, e))
-        size = info.size;
-    return orr_meta_artifact(rt->run->meta, rt->run->step_id, dir, digest,
-                             size, kind, name, e);
-}
-
 struct orr_dataset *orri_lua_check_dataset(lua_State *L, int idx)
 {
     struct l_dataset *u = luaL_checkudata(L, idx, ORRI_LUA_DATASET_MT);
@@ -94,7 +77,7 @@ struct orr_dataset *orri_lua_check_dataset(lua_State *L, int idx)
         ds->source = strdup(u->name);
     struct orr_blob_info info = {0};
     orr_storage_stat(st, u->digest, &info, &e);
-    if (record(orri_lua_rt(L), ORR_EVENT_INPUT, u->digest, info.size,
+    if (orri_lua_record_artifact(orri_lua_rt(L), ORR_EVENT_INPUT, u->digest, info.size,
                "dataset", ds->source ? ds->source : "dataset", &e))
         luaL_error(L, "metadata: %s", e.msg);
     return ds;
@@ -138,7 +121,7 @@ const char *orri_lua_dataset_digest(lua_State *L, int idx)
         if (r < 0)
             luaL_error(L, "storing the dataset: %s", e.msg);
         memcpy(u->digest, u->ds->hash, sizeof u->digest);
-        if (r == 1 && record(rt, ORR_EVENT_OUTPUT, u->digest, size,
+        if (r == 1 && orri_lua_record_artifact(rt, ORR_EVENT_OUTPUT, u->digest, size,
                              "dataset", u->ds->source ? u->ds->source :
                              "dataset", &e))
             luaL_error(L, "metadata: %s", e.msg);
@@ -246,7 +229,7 @@ int orri_lua_ctx_dataset(lua_State *L)
     if (!rc)
         rc = orr_dataset_store(ds, st, &size, &e);
     if (!rc)
-        rc = record(rt, fetched ? ORR_EVENT_INPUT : ORR_EVENT_OUTPUT,
+        rc = orri_lua_record_artifact(rt, fetched ? ORR_EVENT_INPUT : ORR_EVENT_OUTPUT,
                     ds->hash, size, "dataset", name, &e);
     if (rc) {
         orr_dataset_free(ds);
@@ -529,7 +512,7 @@ json_t *orri_lua_ref_to_json(lua_State *L, int idx, char *why, size_t cap)
             return NULL;
         }
         memcpy(u->digest, u->ds->hash, sizeof u->digest);
-        if (r == 1 && record(rt, ORR_EVENT_OUTPUT, u->digest, size,
+        if (r == 1 && orri_lua_record_artifact(rt, ORR_EVENT_OUTPUT, u->digest, size,
                              "dataset", u->ds->source ? u->ds->source :
                              "dataset", &e)) {
             snprintf(why, cap, "a dataset that could not be recorded (%s)",

@@ -42,22 +42,6 @@ static struct l_model *new_ud(lua_State *L)
     return u;
 }
 
-static int record(struct orri_lua_rt *rt, enum orr_event_dir dir,
-                  const char *digest, uint64_t size, const char *kind,
-                  const char *name, struct orr_error *e)
-{
-    if (!rt || !rt->run || !rt->run->meta || rt->run->step_id <= 0)
-        return ORR_OK;
-    struct orr_instance *st = NULL;
-    struct orr_blob_info info = {0};
-    /* Inputs are recorded with the stored size (the store checks it). */
-    if (size == 0 && rt->core && !orr_core_storage(rt->core, &st, e) &&
-        !orr_storage_stat(st, digest, &info, e))
-        size = info.size;
-    return orr_meta_artifact(rt->run->meta, rt->run->step_id, dir, digest,
-                             size, kind, name, e);
-}
-
 static struct l_model *check_model(lua_State *L, int idx)
 {
     struct l_model *u = luaL_checkudata(L, idx, ORRI_LUA_MODEL_MT);
@@ -71,7 +55,7 @@ static struct l_model *check_model(lua_State *L, int idx)
         luaL_error(L, "model was released");
     if (orr_model_open(rt->core, u->digest, &u->m, &u->mf, &e))
         luaL_error(L, "model %s: %s", u->digest, e.msg);
-    if (record(rt, ORR_EVENT_INPUT, u->digest, 0, "model", u->mf.trainer,
+    if (orri_lua_record_artifact(rt, ORR_EVENT_INPUT, u->digest, 0, "model", u->mf.trainer,
                &e))
         luaL_error(L, "metadata: %s", e.msg);
     return u;
@@ -286,13 +270,13 @@ int orri_lua_ctx_train(lua_State *L)
     if (!rc)
         rc = orr_model_store_dir(st, j.dir, mf, u->digest, &size, &e);
     if (!rc)
-        rc = record(rt, ORR_EVENT_INPUT, digest, 0, "dataset",
+        rc = orri_lua_record_artifact(rt, ORR_EVENT_INPUT, digest, 0, "dataset",
                     ds->source ? ds->source : "dataset", &e);
     if (!rc && valid_digest)
-        rc = record(rt, ORR_EVENT_INPUT, valid_digest, 0, "dataset",
+        rc = orri_lua_record_artifact(rt, ORR_EVENT_INPUT, valid_digest, 0, "dataset",
                     valid->source ? valid->source : "dataset", &e);
     if (!rc)
-        rc = record(rt, ORR_EVENT_OUTPUT, u->digest, 0, "model", label,
+        rc = orri_lua_record_artifact(rt, ORR_EVENT_OUTPUT, u->digest, 0, "model", label,
                     &e);        /* the manifest's size: stat'ed */
     job_cleanup(&j);
     if (rc) {
@@ -399,7 +383,7 @@ static int l_evaluate(lua_State *L)
         }
         const char *dg = ds->hash[0] ? ds->hash : NULL;
         if (!rc && dg)
-            rc = record(rt, ORR_EVENT_INPUT, dg, 0, "dataset",
+            rc = orri_lua_record_artifact(rt, ORR_EVENT_INPUT, dg, 0, "dataset",
                         ds->source ? ds->source : "dataset", &e);
     }
     if (rc) {

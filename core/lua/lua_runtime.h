@@ -25,6 +25,7 @@
 #include <orrery/storage.h>
 
 #include "api.h"
+#include "meta/meta.h"
 
 struct orr_core;
 struct orr_run;
@@ -138,6 +139,12 @@ void orri_lua_push_dataset(lua_State *L, struct orr_dataset *ds);
 const char *orri_lua_dataset_digest(lua_State *L, int idx);
 /* The digest of the model at `idx` (the manifest's: see
  * data/model_io.h), or NULL if it is not a stored model.  Never raises. */
+/* Record an artifact as an input or output of the executing step (a
+ * no-op outside a step).  size 0 = take the stored size. */
+int orri_lua_record_artifact(struct orri_lua_rt *rt, enum orr_event_dir dir,
+                             const char *digest, uint64_t size,
+                             const char *kind, const char *name,
+                             struct orr_error *e);
 const char *orri_lua_model_digest(lua_State *L, int idx);
 /* The flavor of a model userdata at `idx`, or NULL; never raises. */
 const char *orri_lua_model_flavor(lua_State *L, int idx);
