@@ -302,6 +302,102 @@ static const char *const migrations[] = {
     "  params      TEXT NOT NULL DEFAULT '{}',"
     "  created_s   INTEGER NOT NULL,"
     "  last_fire_s INTEGER);",
+
+    /* 6: monitoring (core/monitor, `orrery monitor`).
+     * Predictions: rows logged from now on keep inputs/outputs as BLOBs of
+     * little-endian IEEE-754 doubles, row-major, with their column counts
+     * in input_cols/output_cols (rows = bytes / 8 / cols); rows logged
+     * before keep JSON text there with NULL counts.  Reading 1e6 logged
+     * rows must not parse 3e7 numbers from text.
+     * Labels live in their own table keyed by request id, so a label that
+     * arrives before its prediction is written (or for an id never seen)
+     * is kept, not lost, and joins once the prediction is there; the old
+     * predictions.label column is copied over and no longer written.
+     * A model version's reference profile is an artifact written at
+     * registration by the monitor backend's `profile`.
+     * A monitor window is one `orrery monitor run`: its figures in
+     * monitor_values, the current-window histograms the report draws in
+     * monitor_histograms (JSON, same bins as the profile's).
+     * Alerts gain a dedup key (an open alert with the same key is not
+     * raised again), the window that raised them, and delivery state for
+     * the notifying backends (retried until delivered). */
+    "ALTER TABLE predictions ADD COLUMN input_cols  INTEGER;"
+    "ALTER TABLE predictions ADD COLUMN output_cols INTEGER;"
+
+    "CREATE TABLE labels ("
+    "  request_id  TEXT NOT NULL,"
+    "  model       TEXT NOT NULL DEFAULT '',"
+    "  label       TEXT NOT NULL CHECK (json_valid(label)),"
+    "  ts_ms       INTEGER NOT NULL,"
+    "  PRIMARY KEY (request_id, model)) WITHOUT ROWID;"
+    "INSERT OR REPLACE INTO labels (request_id, model, label, ts_ms)"
+    "  SELECT request_id, model, label, coalesce(label_ts_ms, ts_ms)"
+    "  FROM predictions WHERE label IS NOT NULL AND json_valid(label);"
+
+    "ALTER TABLE model_versions ADD COLUMN profile_artifact_id INTEGER"
+    "  REFERENCES artifacts (id);"
+
+    "CREATE TABLE monitor_windows ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  model       TEXT NOT NULL,"
+    "  version     TEXT NOT NULL,"
+    "  monitor     TEXT NOT NULL,"
+    "  start_ms    INTEGER NOT NULL,"
+    "  end_ms      INTEGER NOT NULL,"
+    "  n_rows      INTEGER NOT NULL,"
+    "  n_labelled  INTEGER NOT NULL DEFAULT 0,"
+    "  status      TEXT NOT NULL CHECK (status IN"
+    "                ('ok','drift','no_data','error')),"
+    "  message     TEXT,"
+    "  created_ms  INTEGER NOT NULL);"
+    "CREATE INDEX monitor_windows_model"
+    "  ON monitor_windows (model, created_ms);"
+    "CREATE TABLE monitor_values ("
+    "  window_id   INTEGER NOT NULL"
+    "                REFERENCES monitor_windows (id) ON DELETE CASCADE,"
+    "  feature     TEXT,"
+    "  metric      TEXT NOT NULL,"
+    "  method      TEXT,"
+    "  value       REAL,"
+    "  threshold   REAL,"
+    "  alert       INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX monitor_values_window ON monitor_values (window_id);"
+    "CREATE TABLE monitor_histograms ("
+    "  window_id   INTEGER NOT NULL"
+    "                REFERENCES monitor_windows (id) ON DELETE CASCADE,"
+    "  feature     TEXT NOT NULL,"
+    "  reference   TEXT NOT NULL CHECK (json_valid(reference)),"
+    "  current     TEXT NOT NULL CHECK (json_valid(current)),"
+    "  PRIMARY KEY (window_id, feature)) WITHOUT ROWID;"
+
+    "ALTER TABLE alerts ADD COLUMN dedup_key TEXT;"
+    "ALTER TABLE alerts ADD COLUMN window_id INTEGER"
+    "  REFERENCES monitor_windows (id) ON DELETE SET NULL;"
+    "ALTER TABLE alerts ADD COLUMN delivered_ms INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN delivery_attempts INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN delivery_error TEXT;"
+    "CREATE INDEX alerts_dedup ON alerts (dedup_key)"
+    "  WHERE acknowledged_ms IS NULL;"
+    "CREATE INDEX alerts_undelivered ON alerts (created_ms)"
+    "  WHERE delivered_ms IS NULL;"
+
+    /* Feedback-loop triggers declared by workflows (orrery.on_drift,
+     * on_schedule, on_new_data) and evaluated by `orrery scheduler`;
+     * state is the trigger's own JSON memory (last dataset version seen,
+     * last window acted on) so a restart neither misses nor repeats. */
+    "CREATE TABLE triggers ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  name        TEXT NOT NULL UNIQUE,"
+    "  kind        TEXT NOT NULL CHECK (kind IN"
+    "                ('drift','schedule','new_data')),"
+    "  target      TEXT NOT NULL,"
+    "  workflow    TEXT NOT NULL,"
+    "  options     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),"
+    "  state       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state)),"
+    "  created_ms  INTEGER NOT NULL,"
+    "  last_fire_ms INTEGER,"
+    "  last_run    TEXT);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))

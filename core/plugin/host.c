@@ -25,6 +25,7 @@
 #include "net/http.h"
 #include "plugin/model.h"
 #include "plugin/registry.h"
+#include "monitor/export.h"
 #include "serve/plog.h"
 #include "storage/artifacts.h"
 #include "util/error.h"
@@ -307,6 +308,7 @@ static const struct orr_host host_table = {
     .model_info = orr_model_info,
     .model_predict = orr_model_predict,
     .log_prediction = orri_serve_log_prediction,
+    .export_metrics = orri_monitor_export_metrics,
 };
 
 const struct orr_host *orri_host_table(void)

@@ -94,13 +94,13 @@ struct refusal_case {
 };
 
 /* The abi-minor fixture is built with ORR_ABI_MINOR + 1. */
-_Static_assert(ORR_ABI_MINOR == 1, "update the abi-minor refusal below");
+_Static_assert(ORR_ABI_MINOR == 2, "update the abi-minor refusal below");
 
 static const struct refusal_case cases[] = {
     {"abi-major.so", ORR_EABI,
      "ABI major 2, this orrery has 1: rebuild the plugin against SDK 1.x"},
     {"abi-minor.so", ORR_EABI,
-     "ABI 1.2 is newer than this orrery's 1.1: upgrade orrery"},
+     "ABI 1.3 is newer than this orrery's 1.2: upgrade orrery"},
     {"abi-nosym.so", ORR_EABI,
      "not an Orrery plugin: no orr_plugin_describe symbol"},
     {"abi-noname.so", ORR_EINVAL, "descriptor field 'name' is empty"},

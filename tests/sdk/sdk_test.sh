@@ -95,7 +95,7 @@ mine = [p for p in doc["plugins"] if p["path"] == so]
 assert len(mine) == 1, "trainer-mean not listed: %r" % doc
 p = mine[0]
 assert p["name"] == "trainer-mean" and p["license"] == "Apache-2.0", p
-assert p["abi"] == "1.1", p
+assert p["abi"] == "1.2", p
 b = p["backends"]
 assert [(x["kind"], x["name"]) for x in b] == [("trainer", "mean")], b
 assert not [r for r in doc["refused"] if r["path"] == so], doc["refused"]

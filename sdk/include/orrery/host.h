@@ -181,6 +181,18 @@ struct orr_host {
      * Check H->size before calling (a 1.0 host lacks it). */
     int (*log_prediction)(const struct orr_prediction *p,
                           struct orr_error *e);
+
+    /* --- ABI 1.2: figures the host exports, for servers' /metrics ------ */
+    /* Append the host's own Prometheus text-format samples (the monitor's
+     * drift, quality and alert figures of the models this process serves,
+     * read from the metadata store) by calling `write` zero or more times
+     * with complete lines.  A server calls it while answering /metrics, so
+     * it is fast (one indexed query) and thread-safe.  Returns ORR_OK, or
+     * an error after which the server still sends its own figures.  Check
+     * H->size before calling (a 1.0/1.1 host lacks it). */
+    int (*export_metrics)(void (*write)(void *ctx, const char *text,
+                                        size_t len),
+                          void *ctx, struct orr_error *e);
     /* Appended members go here, each with a minor ABI bump. */
 };
 

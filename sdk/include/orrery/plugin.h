@@ -45,7 +45,7 @@ extern "C" {
 /* Major: bumped on any breaking change; the core refuses other majors.
  * Minor: bumped on append-only growth; the core accepts minors <= its own. */
 #define ORR_ABI_MAJOR 1
-#define ORR_ABI_MINOR 1
+#define ORR_ABI_MINOR 2
 
 /* The SDK's release, for messages and `orrery version`. */
 #define ORR_SDK_VERSION "0.1.0"
