@@ -14,6 +14,19 @@
  * The host stores what the sink receives, exports it as metrics, raises
  * alerts and triggers the workflows a site attached to them.
  *
+ * Profiles are JSON.  A backend may store anything in its profile, but the
+ * host's reports and histograms read these members when present, so a
+ * backend that writes them gets charts for free:
+ *   { "format": "<backend>/<n>", "rows": N,
+ *     "features": [ { "name": "...", "type": "numeric" | "categorical",
+ *                     "missing": M,
+ *                     "histogram": { "edges": [e0, ..., ek],
+ *                                    "counts": [c1, ..., ck] },
+ *                     "categories": { "label": count, ... } }, ... ],
+ *     "predictions": [ same shape as a feature, one per model output ] }
+ * Numeric features carry "histogram" (k bins, k + 1 ascending edges, the
+ * outer edges the reference's min and max), categorical ones "categories".
+ *
  * Compatibility: `version` first, members appended only; structs carry
  * `size`.
  */
