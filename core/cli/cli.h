@@ -48,6 +48,12 @@ int orr_cmd_schedule(int argc, char **argv,
 int orr_cmd_scheduler(int argc, char **argv,
                       const struct orr_cli_globals *g);
 int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g);
+/* `orrery monitor SUB ...` dispatches to one file per subcommand. */
+int orr_cmd_monitor(int argc, char **argv, const struct orr_cli_globals *g);
+int orri_cmd_monitor_report(int argc, char **argv,
+                            const struct orr_cli_globals *g);
+int orri_cmd_monitor_serve(int argc, char **argv,
+                           const struct orr_cli_globals *g);
 
 /* Print "orrery <cmd>: <message>" on stderr; returns ORR_EXIT_FAIL. */
 int orr_cli_fail(const char *cmd, const struct orr_error *e);

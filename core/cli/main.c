@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"evaluate", orr_cmd_evaluate, "evaluate a model on a dataset"},
     {"models",   orr_cmd_models,   "model registry: register, alias, gate"},
     {"serve",    orr_cmd_serve,    "serve registered models over HTTP"},
+    {"monitor",  orr_cmd_monitor,  "drift, quality, alerts and reports"},
     /* the site */
     {"gc",       orr_cmd_gc,       "delete stored blobs nothing references"},
     {"plugins",  orr_cmd_plugins,  "list plugins, their backends and refusals"},
