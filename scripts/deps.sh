@@ -12,8 +12,13 @@ ORR_BUILD_PACKAGES=(
   libmicrohttpd-dev
 )
 # What the test suite uses on top: sanitizer runtimes come with gcc;
-# `time` reports max RSS in benchmarks; python3 serves fixtures.
-ORR_TEST_PACKAGES=(python3 time python3-sklearn wrk python3-xgboost)
+# `time` reports max RSS in benchmarks; python3 serves fixtures;
+# chromium renders the monitoring report headless (tests/report).
+# prometheus scrapes the monitor's /metrics (tests/prometheus, started by
+# scripts/prometheus.sh; its service is never started, see below).
+# python3-scipy: reference values of the drift tests (tests/drift).
+ORR_TEST_PACKAGES=(python3 time python3-sklearn wrk python3-xgboost chromium
+                   prometheus python3-scipy)
 
 orr_missing_packages() {
   local p missing=()
@@ -35,8 +40,17 @@ orr_install_packages() {
   fi
   echo "orrery: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Maintainer scripts start services on install (prometheus would listen
+  # on 0.0.0.0:9090): a temporary policy-rc.d forbids that.
+  local policy=/usr/sbin/policy-rc.d made=0 rc=0
+  if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy && made=1
+  fi
+  { apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+      >/dev/null; } || rc=$?
+  [ $made -eq 1 ] && rm -f $policy
+  return $rc
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

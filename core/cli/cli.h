@@ -47,6 +47,8 @@ int orr_cmd_schedule(int argc, char **argv,
                      const struct orr_cli_globals *g);
 int orr_cmd_scheduler(int argc, char **argv,
                       const struct orr_cli_globals *g);
+int orr_cmd_triggers(int argc, char **argv,
+                     const struct orr_cli_globals *g);
 int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g);
 /* `orrery monitor SUB ...` dispatches to one file per subcommand. */
 int orr_cmd_monitor(int argc, char **argv, const struct orr_cli_globals *g);

@@ -10,6 +10,7 @@
  * --catch-up starts ONE run for them (none if a run is due anyway).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include "core.h"
 #include "sched/cron.h"
 #include "sched/store.h"
+#include "sched/triggers.h"
 #include "util/error.h"
 
 extern char **environ;
@@ -64,25 +68,38 @@ static void schedule_usage(FILE *f)
 static void scheduler_usage(FILE *f)
 {
     fprintf(f,
-        "Usage: orrery scheduler [--catch-up] [--once] [--now TIME]\n"
+        "Usage: orrery scheduler [--catch-up] [--once] [--wait]\n"
+        "                        [--now TIME [--tick-ms MS]]\n"
         "\n"
         "Starts scheduled runs ('orrery schedule') when they are due, as"
         " child\n"
-        "'orrery run' processes, every minute until interrupted.  At each"
+        "'orrery run' processes, and evaluates the feedback-loop triggers\n"
+        "('orrery triggers'), every minute until interrupted.  At each"
         " check\n"
         "it reports, per schedule, the fire times missed since the last"
         " one\n"
-        "recorded (the scheduler was not running).\n"
+        "recorded (the scheduler was not running).  One scheduler runs per"
+        "\nsite: a second one exits (or, with --wait, waits its turn).\n"
         "\n"
         "Options:\n"
-        "  --catch-up  start one run per schedule that missed fire times\n"
-        "  --once      check once, wait for the runs started, exit\n"
-        "  --now TIME  with --once: pretend it is TIME"
-        " (YYYY-MM-DDTHH:MM:SSZ)\n"
+        "  --catch-up    start one run per schedule that missed fire times"
         "\n"
-        "Exit status: 0 success, 1 failure (or a run started by --once"
-        " failed),\n"
-        "2 bad usage.\n");
+        "  --once        check once, wait for the runs started, exit\n"
+        "  --wait        if another scheduler runs on this site, wait for"
+        " it\n"
+        "                to stop instead of exiting\n"
+        "  --now TIME    pretend it is TIME (YYYY-MM-DDTHH:MM:SSZ); without"
+        "\n"
+        "                --once a simulated clock that advances one minute"
+        "\n"
+        "                per check (for tests and demos)\n"
+        "  --tick-ms MS  with --now: wall time between checks (default"
+        " 1000)\n"
+        "\n"
+        "SIGTERM or SIGINT: stop checking, wait for the runs started,"
+        " exit.\n"
+        "Exit status: 0 success, 1 failure (another scheduler holds the"
+        " site,\nor a run started by --once failed), 2 bad usage.\n");
 }
 
 static int open_store(const struct orr_cli_globals *g,
@@ -330,49 +347,44 @@ int orr_cmd_schedule(int argc, char **argv, const struct orr_cli_globals *g)
 /* ---- the scheduler ---- */
 
 struct child {
-    pid_t pid;
-    char  what[160];
+    pid_t   pid;
+    int64_t trigger;        /* trigger id, or 0 for a schedule            */
+    char    what[800];
 };
 
 struct sched_state {
     const struct orr_cli_globals *g;
+    struct orr_core *core;
     char   exe[PATH_MAX];
     struct child *kids;
     size_t n_kids, cap_kids;
     int    failed;
 };
 
-/* Start `orrery [--site S] run WORKFLOW --param k=v ...`: an argv, no
- * shell, so nothing in a param is ever interpreted. */
-static int spawn_run(struct sched_state *st, const struct orri_schedule *sc,
-                     const char *why, int64_t fire)
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
 {
-    json_t *p = json_loads(sc->params, 0, NULL);
-    size_t np = p ? json_object_size(p) : 0, k = 0;
-    char **argv = calloc(6 + 2 * np, sizeof *argv);
-    char **kv = calloc(np + 1, sizeof *kv);
+    stop_flag = sig;
+}
+
+/* Start `orrery [--site S] ARGS...` (an argv, no shell, so nothing in a
+ * param is ever interpreted) and remember it as a child. */
+static int spawn_child(struct sched_state *st, char **args, size_t n_args,
+                       int64_t trigger, const char *what)
+{
+    char **argv = calloc(n_args + 4, sizeof *argv);
+    size_t k = 0;
     int rc = ORR_EXIT_FAIL;
-    if (!argv || !kv)
-        goto done;
+    if (!argv)
+        return rc;
     argv[k++] = st->exe;
     if (st->g->site_path) {
         argv[k++] = "--site";
         argv[k++] = (char *)st->g->site_path;
     }
-    argv[k++] = "run";
-    argv[k++] = sc->workflow;
-    const char *key;
-    json_t *val;
-    size_t j = 0;
-    json_object_foreach(p, key, val) {
-        const char *sv = json_is_string(val) ? json_string_value(val) : "";
-        size_t len = strlen(key) + strlen(sv) + 2;
-        if (!(kv[j] = malloc(len)))
-            goto done;
-        snprintf(kv[j], len, "%s=%s", key, sv);
-        argv[k++] = "--param";
-        argv[k++] = kv[j++];
-    }
+    for (size_t i = 0; i < n_args; i++)
+        argv[k++] = args[i];
     if (st->n_kids == st->cap_kids) {
         size_t nc = st->cap_kids ? st->cap_kids * 2 : 8;
         struct child *nk = realloc(st->kids, nc * sizeof *nk);
@@ -381,29 +393,80 @@ static int spawn_run(struct sched_state *st, const struct orri_schedule *sc,
         st->kids = nk;
         st->cap_kids = nc;
     }
-    char fb[32];
     fflush(NULL);
     pid_t pid;
     int err = posix_spawn(&pid, st->exe, NULL, NULL, argv, environ);
     if (err) {
-        fprintf(stderr, "orrery scheduler: schedule '%s': starting %s: "
-                "%s\n", sc->name, st->exe, strerror(err));
+        fprintf(stderr, "orrery scheduler: %s: starting %s: %s\n", what,
+                st->exe, strerror(err));
         st->failed = 1;
         goto done;
     }
     struct child *c = &st->kids[st->n_kids++];
     c->pid = pid;
-    snprintf(c->what, sizeof c->what, "schedule '%s' %s run for %s",
-             sc->name, why, orri_iso_format(fire, fb, sizeof fb));
+    c->trigger = trigger;
+    snprintf(c->what, sizeof c->what, "%s", what);
     printf("%s: started (pid %ld)\n", c->what, (long)pid);
     fflush(stdout);
     rc = ORR_EXIT_OK;
 done:
-    for (size_t i = 0; kv && i < np; i++)
-        free(kv[i]);
-    free(kv);
     free(argv);
+    return rc;
+}
+
+/* "--param k=v" pairs from a JSON object of strings, after `head`. */
+static char **param_args(const char *const *head, size_t n_head,
+                         const char *params_json, size_t *n)
+{
+    json_t *p = params_json ? json_loads(params_json, 0, NULL) : NULL;
+    size_t np = json_is_object(p) ? json_object_size(p) : 0;
+    char **args = calloc(n_head + 2 * np + 1, sizeof *args);
+    *n = 0;
+    if (!args)
+        goto done;
+    for (size_t i = 0; i < n_head; i++)
+        if (!(args[(*n)++] = strdup(head[i])))
+            goto fail;
+    const char *key;
+    json_t *val;
+    json_object_foreach(p, key, val) {
+        const char *sv = json_is_string(val) ? json_string_value(val) : "";
+        size_t len = strlen(key) + strlen(sv) + 2;
+        if (!(args[(*n)++] = strdup("--param")) ||
+            !(args[*n] = malloc(len)))
+            goto fail;
+        snprintf(args[(*n)++], len, "%s=%s", key, sv);
+    }
+    goto done;
+fail:
+    for (size_t i = 0; i < *n; i++)
+        free(args[i]);
+    free(args);
+    args = NULL;
+    *n = 0;
+done:
     json_decref(p);
+    return args;
+}
+
+static void free_args(char **args, size_t n)
+{
+    for (size_t i = 0; args && i < n; i++)
+        free(args[i]);
+    free(args);
+}
+
+static int spawn_run(struct sched_state *st, const struct orri_schedule *sc,
+                     const char *why, int64_t fire)
+{
+    const char *head[] = {"run", sc->workflow};
+    size_t n = 0;
+    char **args = param_args(head, 2, sc->params, &n);
+    char fb[32], what[200];
+    snprintf(what, sizeof what, "schedule '%s' %s run for %s", sc->name,
+             why, orri_iso_format(fire, fb, sizeof fb));
+    int rc = args ? spawn_child(st, args, n, 0, what) : ORR_EXIT_FAIL;
+    free_args(args, n);
     return rc;
 }
 
@@ -429,6 +492,65 @@ static void reap(struct sched_state *st, int block)
         fflush(stdout);
         st->kids[i] = st->kids[--st->n_kids];
     }
+}
+
+/* A run of the trigger in progress: a child of ours, or the process a
+ * previous scheduler started (its pid is in the trigger's state). */
+static int trigger_running(const struct sched_state *st,
+                           const struct orri_trigger *t)
+{
+    for (size_t i = 0; i < st->n_kids; i++)
+        if (st->kids[i].trigger == t->id)
+            return 1;
+    long pid = orri_trig_state_pid(t);
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static void tick_triggers(struct sched_state *st, struct orri_sched *s,
+                          int64_t now, int catch_up)
+{
+    struct orri_trigger *v = NULL;
+    size_t n = 0;
+    struct orr_error e = {0};
+    if (orri_trig_list(s, &v, &n, &e)) {
+        fprintf(stderr, "orrery scheduler: %s\n", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n && !stop_flag; i++) {
+        struct orri_trigger *t = &v[i];
+        struct orri_trig_eval ev;
+        if (orri_trig_evaluate(st->core, s, t, now, catch_up,
+                               trigger_running(st, t), &ev, &e)) {
+            fprintf(stderr, "orrery scheduler: trigger '%s': %s\n",
+                    t->name, e.msg);
+            continue;
+        }
+        if (ev.note[0])
+            printf("trigger '%s' (%s): %s\n", t->name, t->kind, ev.note);
+        /* Recorded before the run starts, and even if starting fails:
+         * a restart must not fire again for the same thing. */
+        if (ev.record && orri_trig_fired(s, t->id, ev.fire_ms,
+                                         ev.state_patch, &e))
+            fprintf(stderr, "orrery scheduler: trigger '%s': %s\n",
+                    t->name, e.msg);
+        else if (ev.fire) {
+            const char *head[] = {"triggers", "run", t->name, "--reason",
+                                  ev.reason};
+            size_t na = 0;
+            char **args = param_args(head, 5, ev.params, &na);
+            char what[800];
+            snprintf(what, sizeof what, "trigger '%s' run of %s (%s)",
+                     t->name, strrchr(t->workflow, '/')
+                                  ? strrchr(t->workflow, '/') + 1
+                                  : t->workflow, ev.reason);
+            if (args)
+                spawn_child(st, args, na, t->id, what);
+            free_args(args, na);
+        }
+        fflush(stdout);
+        orri_trig_eval_clear(&ev);
+    }
+    orri_trigger_list_free(v, n);
 }
 
 /* One check at `now`. */
@@ -476,24 +598,112 @@ static int tick(struct sched_state *st, struct orri_sched *s, int64_t now,
                                   : " (--catch-up starts one run)");
             fflush(stdout);
         }
+        /* Recorded before starting, and even if starting fails: a broken
+         * schedule must not be retried every minute with the same fire
+         * time, and a scheduler killed right after starting the run must
+         * not start it again. */
+        if (orri_sched_set_last(s, sc->id, last, &e)) {
+            fprintf(stderr, "orrery scheduler: %s\n", e.msg);
+            continue;
+        }
         if (due)
             spawn_run(st, sc, "scheduled", last);
         else if (missed > 0 && catch_up)
             spawn_run(st, sc, "catch-up", last);
-        /* Recorded even if starting failed: a broken schedule must not
-         * be retried every minute with the same fire time. */
-        if (orri_sched_set_last(s, sc->id, last, &e))
-            fprintf(stderr, "orrery scheduler: %s\n", e.msg);
     }
     orri_sched_list_free(v, n);
+    tick_triggers(st, s, now, catch_up);
     return ORR_EXIT_OK;
+}
+
+/* One scheduler per site: an exclusive flock on the site's
+ * scheduler.lock, held (and the file left in place) for the process's
+ * life; the kernel drops it however the process ends.  The holder's pid
+ * is written in the file for the message the next one prints. */
+static int take_lock(const struct orr_site *site, int wait, int *fd_out)
+{
+    char path[PATH_MAX];
+    if (mkdir(site->dir, 0777) && errno != EEXIST) {
+        fprintf(stderr, "orrery scheduler: cannot create %s: %s\n",
+                site->dir, strerror(errno));
+        return ORR_EXIT_FAIL;
+    }
+    snprintf(path, sizeof path, "%s/scheduler.lock", site->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "orrery scheduler: cannot open %s: %s\n", path,
+                strerror(errno));
+        return ORR_EXIT_FAIL;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB)) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK) {
+            fprintf(stderr, "orrery scheduler: locking %s: %s\n", path,
+                    strerror(errno));
+            close(fd);
+            return ORR_EXIT_FAIL;
+        }
+        char buf[32] = "";
+        ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+        buf[got > 0 ? got : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        if (!wait) {
+            fprintf(stderr, "orrery scheduler: another scheduler (pid %s) "
+                    "is running on this site (it holds %s)\n"
+                    "Two would start every due run twice: stop that one, "
+                    "or pass --wait to take over when it stops.\n",
+                    buf[0] ? buf : "?", path);
+            close(fd);
+            return ORR_EXIT_FAIL;
+        }
+        printf("waiting for the scheduler (pid %s) holding %s to stop\n",
+               buf[0] ? buf : "?", path);
+        fflush(stdout);
+        while (flock(fd, LOCK_EX))
+            if (errno != EINTR || stop_flag) {
+                close(fd);
+                return ORR_EXIT_FAIL;
+            }
+        break;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) {
+        fprintf(stderr, "orrery scheduler: writing %s: %s\n", path,
+                strerror(errno));
+        close(fd);
+        return ORR_EXIT_FAIL;
+    }
+    *fd_out = fd;
+    return ORR_EXIT_OK;
+}
+
+/* Sleep about `ms`, reaping finished runs; returns early on a signal. */
+static void pause_ms(struct sched_state *st, int64_t ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        reap(st, 0);
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t done = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+                       (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (stop_flag || done >= ms)
+            return;
+        int64_t step = ms - done < 200 ? ms - done : 200;
+        struct timespec ts = {(time_t)(step / 1000),
+                              (long)(step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int orr_cmd_scheduler(int argc, char **argv, const struct orr_cli_globals *g)
 {
     const char *cmd = "scheduler";
-    int once = 0, catch_up = 0, has_now = 0, rc;
-    int64_t now = 0;
+    int once = 0, catch_up = 0, has_now = 0, wait = 0, rc;
+    int64_t now = 0, tick_ms = 0;
     for (int i = 1; i < argc; i++) {
         if (orr_cli_is_help(argv[i])) {
             scheduler_usage(stdout);
@@ -502,17 +712,30 @@ int orr_cmd_scheduler(int argc, char **argv, const struct orr_cli_globals *g)
             once = 1;
         } else if (!strcmp(argv[i], "--catch-up")) {
             catch_up = 1;
+        } else if (!strcmp(argv[i], "--wait")) {
+            wait = 1;
         } else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
             if ((rc = parse_now(cmd, argv[++i], &now)))
                 return rc;
             has_now = 1;
+        } else if (!strcmp(argv[i], "--tick-ms") && i + 1 < argc) {
+            char *end = NULL;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (!end || *end || v < 1 || v > 3600000)
+                return orr_cli_usage_error(cmd, "--tick-ms wants 1 to "
+                                           "3600000, got '%s'", argv[i]);
+            tick_ms = v;
         } else {
             return orr_cli_usage_error(cmd, "unexpected argument '%s'",
                                        argv[i]);
         }
     }
-    if (has_now && !once)
-        return orr_cli_usage_error(cmd, "--now needs --once");
+    if (tick_ms && once)
+        return orr_cli_usage_error(cmd, "--tick-ms is for the loop, not "
+                                   "--once");
+    if (tick_ms && !has_now)
+        return orr_cli_usage_error(cmd, "--tick-ms needs --now (a "
+                                   "simulated clock)");
     struct sched_state st = {.g = g};
     ssize_t len = readlink("/proc/self/exe", st.exe, sizeof st.exe - 1);
     if (len <= 0) {
@@ -523,29 +746,66 @@ int orr_cmd_scheduler(int argc, char **argv, const struct orr_cli_globals *g)
     st.exe[len] = '\0';
     struct orri_sched *s = NULL;
     struct orr_error e = {0};
-    if (open_store(g, &s, &e))
-        return orr_cli_fail(cmd, &e);
+    struct orr_meta *m = NULL;
+    int lock_fd = -1;
+    struct orr_core_options copt = {.site_path = g->site_path};
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    rc = orr_core_open(&st.core, &copt, &e);
+    if (!rc)
+        rc = orr_core_meta(st.core, &m, &e);
+    if (!rc)
+        rc = orri_sched_open(&s, orr_core_site(st.core)->db_path, &e);
+    if (rc) {
+        rc = orr_cli_fail(cmd, &e);
+        goto done;
+    }
+    if ((rc = take_lock(orr_core_site(st.core), wait, &lock_fd)))
+        goto done;
     if (once) {
         rc = tick(&st, s, has_now ? now : (int64_t)time(NULL), catch_up);
-        reap(&st, 1);
     } else {
-        printf("scheduler started; checking every minute (UTC)\n");
+        char nb[32];
+        if (has_now)
+            printf("scheduler started (pid %ld); simulated clock from %s, "
+                   "one minute every %lld ms\n", (long)getpid(),
+                   orri_iso_format(now, nb, sizeof nb),
+                   (long long)(tick_ms ? tick_ms : 1000));
+        else
+            printf("scheduler started (pid %ld); checking every minute "
+                   "(UTC)\n", (long)getpid());
         fflush(stdout);
-        for (;;) {
-            rc = tick(&st, s, (int64_t)time(NULL), catch_up);
-            if (rc)
+        while (!stop_flag) {
+            int64_t t = has_now ? now : (int64_t)time(NULL);
+            if ((rc = tick(&st, s, t, catch_up)))
                 break;
-            /* Sleep to the next minute, reaping finished runs. */
-            time_t wake = (time(NULL) / 60 + 1) * 60;
-            while (time(NULL) < wake) {
-                reap(&st, 0);
-                struct timespec ts = {0, 500 * 1000 * 1000};
-                nanosleep(&ts, NULL);
+            if (has_now) {
+                now += 60;
+                pause_ms(&st, tick_ms ? tick_ms : 1000);
+            } else {
+                /* To the next minute. */
+                int64_t wake = ((int64_t)time(NULL) / 60 + 1) * 60;
+                pause_ms(&st, (wake - (int64_t)time(NULL)) * 1000);
             }
         }
-        reap(&st, 1);
+        if (stop_flag) {
+            printf("scheduler stopping (signal %d); waiting for %zu "
+                   "run%s\n", (int)stop_flag, st.n_kids,
+                   st.n_kids == 1 ? "" : "s");
+            fflush(stdout);
+        }
     }
+    reap(&st, 1);
+done:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (lock_fd >= 0)
+        close(lock_fd);
     orri_sched_close(s);
+    orr_core_close(st.core);
     free(st.kids);
     if (!rc && st.failed)
         rc = ORR_EXIT_FAIL;

@@ -1,6 +1,8 @@
 /*
  * cli/cmd_serve.c - `orrery serve MODEL... [--port P] [--host H]
- * [--workers N] [--poll-ms MS] [--check] [--json]`.
+ * [--workers N] [--poll-ms MS] [--canary URI=P%] [--shadow URI]
+ * [--access-log PATH] [--batch [NAME:]max_rows=N,max_delay_us=N]
+ * [--check] [--json]`.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -16,6 +18,7 @@
 #include "config/site.h"
 #include "core.h"
 #include "serve/serve.h"
+#include "util/error.h"
 
 static void help(void)
 {
@@ -50,6 +53,15 @@ static void help(void)
            "                 (sticky per X-Request-Key header)\n"
            "  --shadow URI   send a copy of each request to URI after the "
            "answer\n"
+           "  --access-log PATH  one JSON line per request to PATH ('-': "
+           "stdout;\n"
+           "                 site server.access_log)\n"
+           "  --batch [NAME:]max_rows=N,max_delay_us=N\n"
+           "                 group concurrent small requests (of model NAME, "
+           "or all)\n"
+           "                 into one prediction of up to N rows, waiting at "
+           "most\n"
+           "                 max_delay_us (default 500) for more\n"
            "  --check        load and check each model, then exit 0 or 1\n"
            "  --json         print the models (and the URL) as JSON\n"
            "  -h, --help     show this help\n"
@@ -94,6 +106,48 @@ static int canary_arg(const char *a, struct extra *x)
     x->role = ORR_ROLE_CANARY;
     x->pct = v;
     return x->uri ? 0 : -1;
+}
+
+/* --batch [NAME:]max_rows=N,max_delay_us=N as backend options
+ * batch[.NAME].KEY; ORR_EINVAL with the reason when malformed. */
+static int batch_arg(struct orr_serve *s, const char *a, struct orr_error *e)
+{
+    char buf[256], path[300];
+    if (strlen(a) >= sizeof buf)
+        return orr_fail(e, ORR_EINVAL, "--batch: too long");
+    memcpy(buf, a, strlen(a) + 1);
+    char *spec = buf, *colon = strchr(buf, ':'), *save = NULL;
+    const char *name = NULL;
+    if (colon) {
+        *colon = '\0';
+        name = buf;
+        spec = colon + 1;
+    }
+    int any = 0;
+    for (char *kv = strtok_r(spec, ",", &save); kv;
+         kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        long v;
+        if (!eq)
+            return orr_fail(e, ORR_EINVAL, "--batch: '%s' is not KEY=VALUE",
+                            kv);
+        *eq = '\0';
+        if (strcmp(kv, "max_rows") && strcmp(kv, "max_delay_us"))
+            return orr_fail(e, ORR_EINVAL, "--batch: unknown key '%s' "
+                            "(max_rows, max_delay_us)", kv);
+        if (num_arg(eq + 1, 1, 1000000, &v))
+            return orr_fail(e, ORR_EINVAL, "--batch: bad value '%s' for %s",
+                            eq + 1, kv);
+        snprintf(path, sizeof path, "batch.%s%s%s", name ? name : "",
+                 name ? "." : "", kv);
+        int rc = orr_serve_set(s, path, eq + 1, e);
+        if (rc)
+            return rc;
+        any |= !strcmp(kv, "max_rows");
+    }
+    if (!any)
+        return orr_fail(e, ORR_EINVAL, "--batch needs max_rows=N");
+    return ORR_OK;
 }
 
 static const char *role_text(enum orr_deploy_role r)
@@ -153,7 +207,7 @@ int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g)
 {
     const char **uris = calloc((size_t)argc, sizeof *uris);
     struct extra *extra = calloc((size_t)argc, sizeof *extra);
-    const char *host = NULL;
+    const char *host = NULL, *access_log = NULL, *batch = NULL;
     long port = -1, workers = 0, poll_ms = -1;
     int check = 0, json = 0;
     size_t n = 0, n_extra = 0;
@@ -177,6 +231,10 @@ int orr_cmd_serve(int argc, char **argv, const struct orr_cli_globals *g)
             extra[n_extra].role = ORR_ROLE_SHADOW;
             if (!(extra[n_extra++].uri = strdup(argv[++i])))
                 goto bad_num;
+        } else if (!strcmp(a, "--access-log") && has) {
+            access_log = argv[++i];
+        } else if (!strcmp(a, "--batch") && has) {
+            batch = argv[++i];
         } else if (!strcmp(a, "--check")) {
             check = 1;
         } else if (!strcmp(a, "--json")) {
@@ -226,6 +284,10 @@ bad_num:
         rc = orr_serve_open(core, uris, n, &s, &e);
     for (size_t i = 0; !rc && i < n_extra; i++)
         rc = orr_serve_add(s, extra[i].uri, extra[i].role, extra[i].pct, &e);
+    if (!rc && access_log)
+        rc = orr_serve_set(s, "access_log", access_log, &e);
+    if (!rc && batch)
+        rc = batch_arg(s, batch, &e);
     if (rc) {
         exit = orr_cli_fail("serve", &e);
         goto done;

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"reproduce", orr_cmd_reproduce, "re-run a run, compare output hashes"},
     {"schedule", orr_cmd_schedule, "add, list, remove cron schedules"},
     {"scheduler", orr_cmd_scheduler, "start scheduled runs when due"},
+    {"triggers", orr_cmd_triggers, "feedback-loop triggers (drift, data)"},
     /* tracking and lineage */
     {"runs",     orr_cmd_runs,     "list, show, compare, export, import runs"},
     {"metrics",  orr_cmd_metrics,  "print or plot a run's metric series"},

@@ -2,7 +2,8 @@
  * lua/l_models.c - orrery.models: register, get, metric, set_alias.
  *
  *   orrery.models.register(name, model_or_digest, {alias=, run=, flavor=,
- *                          datasets=, description=, reason=}) -> version
+ *                          datasets=, description=, reason=, reference=,
+ *                          holdout=, profile=}) -> version
  *   orrery.models.get(uri)                -> table | nil, msg, code
  *   orrery.models.metric(uri, key, default) -> number
  *   orrery.models.set_alias(name, alias, version [, reason]) -> true
@@ -20,7 +21,9 @@
 #include "lua/lua_runtime.h"
 #include "meta/registry.h"
 #include "meta/run_handle.h"
+#include "monitor/monitor.h"
 #include "storage/artifacts.h"
+#include "util/log.h"
 
 struct orr_meta *orri_lua_meta(lua_State *L)
 {
@@ -106,6 +109,42 @@ static const char *opt_field(lua_State *L, int t, const char *k)
     return s;
 }
 
+/* The reference profile of a new version (docs/monitoring.md), when the
+ * site's monitor backend writes profiles: options reference= and
+ * holdout= (datasets:/ URIs, digests or files next to the workflow),
+ * profile = false to skip.  A failure warns: the version stays. */
+static void profile_version(lua_State *L, const char *uri)
+{
+    struct orri_lua_rt *rt = orri_lua_rt(L);
+    if (!rt || !rt->core || !orri_monitor_can_profile(rt->core))
+        return;
+    const char *opt[2] = {NULL, NULL};
+    static const char *const keys[2] = {"reference", "holdout"};
+    char buf[2][4096];
+    struct orr_error e = {0};
+    if (!lua_isnoneornil(L, 3)) {
+        lua_getfield(L, 3, "profile");
+        int skip = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (skip)
+            return;
+        for (int i = 0; i < 2; i++) {
+            opt[i] = opt_field(L, 3, keys[i]);
+            if (opt[i] && strncmp(opt[i], "datasets:/", 10) &&
+                !orr_digest_is_valid(opt[i])) {
+                if (orri_lua_resolve(L, opt[i], buf[i], sizeof buf[i], &e))
+                    goto fail;
+                opt[i] = buf[i];
+            }
+        }
+    }
+    if (!orri_monitor_profile(rt->core, uri, opt[0], opt[1], &e))
+        return;
+fail:
+    orr_log(ORR_LOG_WARN, "lua", "orrery.models.register: %s registered, "
+            "its reference profile not computed: %s", uri, e.msg);
+}
+
 static int l_register(lua_State *L)
 {
     struct orri_lua_rt *rt = orri_lua_rt(L);
@@ -157,6 +196,7 @@ static int l_register(lua_State *L)
     if (orr_registry_register(m, &s, &version, &e))
         return luaL_error(L, "orrery.models.register: %s", e.msg);
     snprintf(uri, sizeof uri, "%s/%lld", s.name, (long long)version);
+    profile_version(L, uri);
     if (orr_registry_resolve(m, uri, &v, &e))
         return luaL_error(L, "orrery.models.register: %s", e.msg);
     push_version(L, &v);

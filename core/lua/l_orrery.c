@@ -58,6 +58,8 @@ int luaopen_orrery(lua_State *L)
     lua_setfield(L, -2, "lineage");
     orri_lua_open_runs(L);
     lua_setfield(L, -2, "runs");
+    orri_lua_open_monitor(L);
+    lua_setfield(L, -2, "monitor");
     orri_lua_open_ctx(L);
     orri_lua_open_data(L);
     return 1;

@@ -127,6 +127,8 @@ struct orr_dataset;
 /* Register the dataset and model metatables. */
 void orri_lua_open_data(lua_State *L);
 void orri_lua_open_model(lua_State *L);
+/* orrery.monitor (l_monitor.c): pushes the table. */
+void orri_lua_open_monitor(lua_State *L);
 /* ctx:dataset and ctx:train (methods of ctx). */
 int orri_lua_ctx_dataset(lua_State *L);
 int orri_lua_ctx_train(lua_State *L);

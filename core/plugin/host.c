@@ -263,6 +263,11 @@ static int h_http(const struct orr_http_request *req,
     if (orr_log_level() >= ORR_LOG_DEBUG && req && req->url) {
         char where[512];
         orri_url_redact(where, sizeof where, req->url);
+        /* Host only: webhook URLs (Slack's) keep their secret in the
+         * path, which the redaction leaves. */
+        char *host = strstr(where, "://");
+        if (host && (host = strchr(host + 3, '/')))
+            *host = '\0';
         if (rc == ORR_OK)
             orr_log(ORR_LOG_DEBUG, "http", "%s %s -> %ld (%zu bytes)",
                     req->method, where, resp->status, resp->body_len);

@@ -8,17 +8,14 @@
 #include <sqlite3.h>
 
 #include "meta/meta.h"
+#include "sched/sched_internal.h"
 #include "sched/store.h"
 #include "util/error.h"
 
 #define BUSY_TIMEOUT_MS 10000
 
-struct orri_sched {
-    sqlite3 *db;
-};
-
-static int sqlfail(struct orri_sched *s, int rc, struct orr_error *e,
-                   const char *doing)
+int orri_sched_sqlfail(struct orri_sched *s, int rc, struct orr_error *e,
+                       const char *doing)
 {
     int code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? ORR_EBUSY
              : rc == SQLITE_CONSTRAINT ? ORR_EEXIST : ORR_EIO;
@@ -42,7 +39,7 @@ int orri_sched_open(struct orri_sched **out, const char *db_path,
     rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE |
                          SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        rc = sqlfail(s, rc, e, "opening the metadata store");
+        rc = orri_sched_sqlfail(s, rc, e, "opening the metadata store");
         goto fail;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -81,7 +78,7 @@ int orri_sched_add(struct orri_sched *s, const struct orri_schedule *sc,
         return orr_fail(e, ORR_EEXIST, "a schedule named '%s' exists "
                         "already", sc->name);
     if (rc != SQLITE_DONE)
-        return sqlfail(s, rc, e, "adding the schedule");
+        return orri_sched_sqlfail(s, rc, e, "adding the schedule");
     *id = sqlite3_last_insert_rowid(s->db);
     return ORR_OK;
 }
@@ -116,7 +113,7 @@ int orri_sched_list(struct orri_sched *s, struct orri_schedule **out,
         " coalesce(last_fire_s, 0) FROM schedules ORDER BY id", -1, &st,
         NULL);
     if (rc != SQLITE_OK) {
-        rc = sqlfail(s, rc, e, "listing schedules");
+        rc = orri_sched_sqlfail(s, rc, e, "listing schedules");
         goto fail;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -144,7 +141,7 @@ int orri_sched_list(struct orri_sched *s, struct orri_schedule **out,
         }
     }
     if (rc != SQLITE_DONE) {
-        rc = sqlfail(s, rc, e, "listing schedules");
+        rc = orri_sched_sqlfail(s, rc, e, "listing schedules");
         goto fail;
     }
     sqlite3_finalize(st);
@@ -179,7 +176,7 @@ int orri_sched_remove(struct orri_sched *s, const char *id_or_name,
         }
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
-            return sqlfail(s, rc, e, "removing the schedule");
+            return orri_sched_sqlfail(s, rc, e, "removing the schedule");
         changed = sqlite3_changes(s->db);
     }
     if (!changed)
@@ -202,6 +199,6 @@ int orri_sched_set_last(struct orri_sched *s, int64_t id, int64_t fire_s,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return sqlfail(s, rc, e, "recording the fire time");
+        return orri_sched_sqlfail(s, rc, e, "recording the fire time");
     return ORR_OK;
 }

@@ -1,11 +1,11 @@
 /*
  * serve/plog.c - the prediction log: a bounded queue filled by serving
- * threads and drained by one writer thread in batched transactions.
+ * threads and drained by one writer thread in batched transactions of
+ * binary rows (little-endian doubles, meta/predictions.h).
  */
 #include "serve/plog.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +21,14 @@
 
 #define WHO "serve"
 #define BATCH_MAX 512
+/* How long the writer lets a partial batch fill before writing it, when
+ * the server is busy (the previous batch had LINGER_MIN records or more):
+ * a transaction per few records costs the serving threads their CPU (a
+ * server logging 50,000 predictions/s then commits ~100 times a second
+ * instead of thousands).  A quiet server's records are written at once;
+ * flushes and stops never wait. */
+#define LINGER_MS  20
+#define LINGER_MIN 64
 
 /* One queued record: strings and the matrices' values in one block. */
 struct entry {
@@ -38,6 +46,7 @@ struct orri_plog {
     struct entry   **ring;
     size_t           cap, head, n;
     int              stopping;
+    int              flushing;  /* flushers waiting: write without linger */
     int              writing;   /* records popped, not yet committed      */
     struct orri_plog_stats st;
     pthread_t        thread;
@@ -89,60 +98,25 @@ static struct entry *entry_new(const struct orr_prediction *p)
     return en;
 }
 
-/* Rows as a JSON array of arrays (NaN/inf as null); NULL on ENOMEM. */
-static char *rows_json(const double *v, size_t rows, size_t cols)
-{
-    size_t cap = 2 + rows * (3 + cols * 26), len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    buf[len++] = '[';
-    for (size_t r = 0; r < rows; r++) {
-        if (r)
-            buf[len++] = ',';
-        buf[len++] = '[';
-        for (size_t c = 0; c < cols; c++) {
-            double x = v[r * cols + c];
-            int k;
-            if (isfinite(x))
-                k = snprintf(buf + len, cap - len, "%s%.17g", c ? "," : "",
-                             x);
-            else
-                k = snprintf(buf + len, cap - len, "%snull", c ? "," : "");
-            len += (size_t)k;
-        }
-        buf[len++] = ']';
-    }
-    buf[len++] = ']';
-    buf[len] = '\0';
-    return buf;
-}
-
 static void write_batch(struct orri_plog *l, struct entry **b, size_t n)
 {
-    struct orri_prediction_row rows[BATCH_MAX];
-    char *json[2 * BATCH_MAX];
-    int rc = ORR_OK;
-    for (size_t i = 0; i < n; i++) {
-        json[2 * i] = rows_json(b[i]->in, b[i]->in_rows, b[i]->in_cols);
-        json[2 * i + 1] = rows_json(b[i]->out, b[i]->out_rows,
-                                    b[i]->out_cols);
-        if (!json[2 * i] || !json[2 * i + 1])
-            rc = ORR_ENOMEM;
+    /* Binary rows (schema migration 6): the writer copies bytes, it
+     * formats no number, and monitoring reads them back without parsing. */
+    struct orri_prediction_row rows[BATCH_MAX] = {{0}};
+    for (size_t i = 0; i < n; i++)
         rows[i] = (struct orri_prediction_row){
             .request_id = b[i]->request_id, .model = b[i]->model,
             .version = b[i]->version, .ts_ms = b[i]->ts_ms,
-            .latency_us = b[i]->latency_us, .inputs = json[2 * i],
-            .outputs = json[2 * i + 1]};
-    }
+            .latency_us = b[i]->latency_us,
+            .in = b[i]->in, .in_rows = b[i]->in_rows,
+            .in_cols = b[i]->in_cols,
+            .out = b[i]->out_cols ? b[i]->out : NULL,
+            .out_rows = b[i]->out_rows, .out_cols = b[i]->out_cols};
     struct orr_error e = {0};
-    if (!rc)
-        rc = orri_predictions_insert(l->meta, rows, n, &e);
+    int rc = orri_predictions_insert(l->meta, rows, n, &e);
     if (rc)
         orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records lost: %s",
-                n, rc == ORR_ENOMEM ? "out of memory" : e.msg);
-    for (size_t i = 0; i < 2 * n; i++)
-        free(json[i]);
+                n, e.msg);
     for (size_t i = 0; i < n; i++)
         free(b[i]);
     pthread_mutex_lock(&l->lock);
@@ -159,12 +133,27 @@ static void *writer(void *arg)
 {
     struct orri_plog *l = arg;
     struct entry *batch[BATCH_MAX];
+    size_t last = 0;
     pthread_mutex_lock(&l->lock);
     for (;;) {
         while (!l->n && !l->stopping)
             pthread_cond_wait(&l->more, &l->lock);
         if (!l->n && l->stopping)
             break;
+        if (last >= LINGER_MIN && l->n < BATCH_MAX && !l->stopping &&
+            !l->flushing) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += LINGER_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            int w = 0;
+            while (l->n < BATCH_MAX && !l->stopping && !l->flushing &&
+                   w != ETIMEDOUT)
+                w = pthread_cond_timedwait(&l->more, &l->lock, &ts);
+        }
         size_t n = 0;
         while (l->n && n < BATCH_MAX) {
             batch[n++] = l->ring[l->head];
@@ -172,6 +161,7 @@ static void *writer(void *arg)
             l->n--;
         }
         l->writing = 1;
+        last = n;
         pthread_mutex_unlock(&l->lock);
         write_batch(l, batch, n);
         pthread_mutex_lock(&l->lock);
@@ -227,8 +217,11 @@ int orri_plog_flush(struct orri_plog *l, int timeout_ms, struct orr_error *e)
     int rc = 0;
     pthread_mutex_lock(&l->lock);
     uint64_t target = l->st.queued;
+    l->flushing++;
+    pthread_cond_signal(&l->more);
     while (l->st.written + l->st.failed < target && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&l->done, &l->lock, &ts);
+    l->flushing--;
     int late = l->st.written + l->st.failed < target;
     pthread_mutex_unlock(&l->lock);
     if (late)
@@ -275,7 +268,9 @@ static int push(struct orri_plog *l, const struct orr_prediction *p,
         l->ring[(l->head + l->n) % l->cap] = en;
         l->n++;
         l->st.queued++;
-        pthread_cond_signal(&l->more);
+        /* Wake the writer when it may be idle, or to end its linger. */
+        if (l->n == 1 || l->n == BATCH_MAX)
+            pthread_cond_signal(&l->more);
     }
     pthread_mutex_unlock(&l->lock);
     if (!full)
@@ -303,7 +298,9 @@ int orri_serve_log_prediction(const struct orr_prediction *p,
     } else if (!label) {
         rc = push(active, p, e);
     } else {
-        /* The row may still be queued: write what is queued first. */
+        /* The row may still be queued: write what is queued first, so
+         * ORR_ENOTFOUND means "no such prediction yet" (the label is kept
+         * anyway and joins when the prediction arrives). */
         rc = orri_plog_flush(active, 5000, e);
         if (!rc)
             rc = orri_predictions_label(active->meta, p->model,

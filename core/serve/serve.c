@@ -16,6 +16,7 @@
 #include "meta/registry.h"
 #include "plugin/instance.h"
 #include "plugin/model.h"
+#include "monitor/export.h"
 #include "serve/plog.h"
 #include "meta/deployments.h"
 #include "config/cfg.h"
@@ -46,6 +47,9 @@ struct orr_serve {
     double               log_sample;    /* server.log_sample, 0..1        */
     struct orri_plog    *plog;          /* NULL: no prediction log        */
     char                 url[300];      /* http://HOST:PORT once started   */
+    int                  exporting;     /* attached the monitor export   */
+    struct orr_cfg      *over;          /* orr_serve_set: over the site's  */
+    struct orr_cfg      *merged;        /* the backend's configuration     */
 };
 
 /* models:/NAME/N is pinned; an alias, /latest or a bare name follows. */
@@ -267,6 +271,40 @@ static int deploy(struct orr_serve *s, const struct served *m,
     return s->srv->backend->ops.server.deploy(s->srv->self, &d, e);
 }
 
+ORR_API int orr_serve_set(struct orr_serve *s, const char *path,
+                          const char *value, struct orr_error *e)
+{
+    if (s->started)
+        return orr_fail(e, ORR_EBUSY, "set server options before starting");
+    if (!s->over && !(s->over = orr_cfg_new_table()))
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    struct orr_cfg *t = s->over;
+    char key[256];
+    const char *p = path;
+    for (const char *dot; (dot = strchr(p, '.')); p = dot + 1) {
+        size_t n = (size_t)(dot - p);
+        if (n == 0 || n >= sizeof key)
+            return orr_fail(e, ORR_EINVAL, "bad option name '%s'", path);
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (!(t = orr_cfg_set_table(t, key, "command line")))
+            return orr_fail(e, ORR_ENOMEM, "out of memory");
+    }
+    if (!*p)
+        return orr_fail(e, ORR_EINVAL, "bad option name '%s'", path);
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    struct orr_cfg *node;
+    if (!strcmp(value, "false") || !strcmp(value, "true"))
+        node = orr_cfg_set_bool(t, p, value[0] == 't', "command line");
+    else if (*value && !*end && !errno)
+        node = orr_cfg_set_int(t, p, (int64_t)v, "command line");
+    else
+        node = orr_cfg_set_str(t, p, value, "command line");
+    return node ? ORR_OK : orr_fail(e, ORR_ENOMEM, "out of memory");
+}
+
 ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
                             const struct orr_serve_spec *spec,
                             struct orr_error *e)
@@ -276,6 +314,14 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
         site, ORR_KIND_SERVER, backend ? backend
                                        : orr_site_backend(site,
                                                           ORR_KIND_SERVER));
+    if (s->over) {
+        /* The command line's options over the site's. */
+        if (!(s->merged = orr_cfg_new_table()) ||
+            (cfg && orr_cfg_merge(s->merged, cfg)) ||
+            orr_cfg_merge(s->merged, s->over))
+            return orr_fail(e, ORR_ENOMEM, "out of memory");
+        cfg = s->merged;
+    }
     s->log_sample = orr_cfg_num(cfg, "log_sample", 1.0);
     int64_t queue = orr_cfg_int(cfg, "log_queue", 8192);
     if (!(s->log_sample >= 0.0 && s->log_sample <= 1.0))
@@ -293,7 +339,7 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
         if (rc)
             return rc;
     }
-    rc = orr_instance_open(s->core, ORR_KIND_SERVER, backend, NULL,
+    rc = orr_instance_open(s->core, ORR_KIND_SERVER, backend, s->merged,
                            &s->srv, e);
     if (rc)
         return rc;
@@ -302,6 +348,13 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
     if (rc)
         return rc;
     s->started = 1;
+    /* /metrics also carries the monitor's figures of this site. */
+    struct orr_error xe = {0};
+    if (orri_monitor_export_attach(s->core, &xe))
+        orr_log(ORR_LOG_WARN, WHO, "monitor figures not exported: %s",
+                xe.msg);
+    else
+        s->exporting = 1;
     const char *h = spec->host ? spec->host : "127.0.0.1";
     int v6 = strchr(h, ':') != NULL;
     snprintf(s->url, sizeof s->url, "http://%s%s%s:%u", v6 ? "[" : "", h,
@@ -453,6 +506,9 @@ ORR_API int orr_serve_stop(struct orr_serve *s, int drain_ms,
     /* After the server: no request logs any more; what is queued is
      * written before this returns. */
     orri_plog_stop(s->plog);
+    if (s->exporting)
+        orri_monitor_export_detach();
+    s->exporting = 0;
     s->plog = NULL;
     return rc;
 }
@@ -470,6 +526,8 @@ ORR_API void orr_serve_close(struct orr_serve *s)
     for (size_t i = 0; i < s->n; i++)
         orr_model_release(s->m[i].model);
     free(s->m);
+    orr_cfg_free(s->over);
+    orr_cfg_free(s->merged);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s);

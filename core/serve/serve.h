@@ -64,6 +64,12 @@ ORR_API size_t orr_serve_count(const struct orr_serve *s);
 ORR_API void orr_serve_model(struct orr_serve *s, size_t i,
                              struct orr_serve_model *out);
 
+/* Before start: set the backend option `path` (dotted, e.g.
+ * "access_log" or "batch.cancer.max_rows") over the site's server
+ * configuration.  `value` is read as true/false, an integer, else text. */
+ORR_API int orr_serve_set(struct orr_serve *s, const char *path,
+                          const char *value, struct orr_error *e);
+
 /* Open the site's server backend (`backend` NULL: the site's choice),
  * start it with `spec` and deploy every model. */
 ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,

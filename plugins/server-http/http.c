@@ -14,7 +14,10 @@
  * Configuration (the site's `server` section): tokens = { ... } and/or
  * token = "..." (bearer tokens; when any is set every endpoint but the
  * health probes needs one), max_body (bytes, default 16 MiB),
- * idle_timeout (seconds, default 30), max_connections (default 1024).
+ * idle_timeout (seconds, default 30), max_connections (default 1024),
+ * max_connections_per_ip (default 0: none), access_log ("path", "-" or
+ * false; alog.h), batch = { max_rows, max_delay_us } or per model
+ * batch = { NAME = { ... } } (micro-batching, below).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +38,7 @@
 
 #include <orrery/plugin.h>
 
+#include "alog.h"
 #include "parse.h"
 #include "sbuf.h"
 
@@ -46,7 +51,8 @@ static const struct orr_host *H;
 /* ------------------------------------------------------------------ */
 /* Metrics                                                              */
 
-static const int codes[] = {200, 400, 401, 404, 405, 413, 415, 500, 503};
+static const int codes[] = {200, 202, 400, 401, 404, 405, 413, 415, 500,
+                             503};
 #define N_CODES (sizeof codes / sizeof *codes + 1)     /* + "other" */
 static const double lat_bounds[] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -98,6 +104,7 @@ struct dep {
     double                log_sample;   /* share of requests logged, 0..1 */
     enum orr_deploy_role  role;
     double                pct;          /* canary: share of traffic, %    */
+    struct batcher       *bq;           /* micro-batching, or NULL        */
 };
 
 struct table {
@@ -122,13 +129,19 @@ struct srv {
     char                 **tokens;
     size_t                 n_tokens;
     size_t                 max_body;
-    unsigned               idle_timeout, max_connections;
+    unsigned               idle_timeout, max_connections, per_ip;
+    struct alog           *alog;        /* access log, or NULL            */
+    struct bcfg           *bcfg;        /* micro-batching settings        */
+    size_t                 n_bcfg;
 };
+
+static void batcher_free(struct batcher *q);
 
 static void dep_release(struct dep *d)
 {
     if (!d || atomic_fetch_sub(&d->refs, 1) != 1)
         return;
+    batcher_free(d->bq);
     H->model_release(d->model);
     free(d->name);
     free(d->version);
@@ -278,10 +291,27 @@ struct req {
     int        too_large;
     uint64_t   t0;
     char       rid[130];        /* request id, answered in X-Request-Id   */
+    char       method[12];
+    char       path[200];       /* for the access log (truncated)         */
+    int        binary;          /* Inference-Header-Content-Length given  */
+    size_t     hdr_len;         /* its value: the JSON header's length    */
+    size_t     resp_hdr_len;    /* answered with a binary part after this */
     /* A shadow to run once the answer is sent (see completed). */
     struct dep *shadow;
     double     *sx;
     size_t      srows, scols;
+    /* Micro-batching: the parsed request waits in its model's queue
+     * with the connection suspended; the batcher fills y and resumes. */
+    struct req *bnext;
+    struct dep *bdep;           /* a reference while queued or answered   */
+    struct MHD_Connection *bconn;
+    struct srv_batch in;
+    double     *y;
+    int         v2;
+    uint64_t    benq;           /* when queued                            */
+    atomic_int  bdone;          /* 1: y filled, or berr set               */
+    int         bstatus;        /* 0 or an HTTP status with berr          */
+    char        berr[256];
 };
 
 static uint64_t now_ns(void)
@@ -383,6 +413,104 @@ static void account(struct srv *s, struct req *r, struct series *x,
         series_account(x, now_ns() - r->t0, status, rows);
 }
 
+/* Append `v` as a JSON string (quotes included) to line[*k..cap). */
+static void line_str(char *line, size_t cap, size_t *k, const char *v)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!v) {
+        for (const char *p = "null"; *p && *k < cap; p++)
+            line[(*k)++] = *p;
+        return;
+    }
+    if (*k < cap)
+        line[(*k)++] = '"';
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*k + 6 >= cap)
+            break;
+        if (*p == '"' || *p == '\\') {
+            line[(*k)++] = '\\';
+            line[(*k)++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            line[(*k)++] = '\\';
+            line[(*k)++] = 'u';
+            line[(*k)++] = '0';
+            line[(*k)++] = '0';
+            line[(*k)++] = hex[*p >> 4];
+            line[(*k)++] = hex[*p & 15];
+        } else {
+            line[(*k)++] = (char)*p;
+        }
+    }
+    if (*k < cap)
+        line[(*k)++] = '"';
+}
+
+static void line_fmt(char *line, size_t cap, size_t *k, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+
+/* printf at line[*k]; *k stays within cap. */
+static void line_fmt(char *line, size_t cap, size_t *k, const char *fmt,
+                     ...)
+{
+    if (*k >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + *k, cap - *k, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *k = *k + (size_t)n < cap ? *k + (size_t)n : cap;
+}
+
+/* One access-log line: everything but the headers (so never a token). */
+static void access_line(struct srv *s, struct MHD_Connection *c,
+                        const struct req *r, const struct dep *d,
+                        int status, size_t bytes_out)
+{
+    char line[4096], when[40], remote[INET6_ADDRSTRLEN] = "";
+    size_t k = 0;
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    size_t w = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + w, sizeof when - w, ".%03ldZ", now.tv_nsec / 1000000);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+                      remote, sizeof remote);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6,
+                      &((const struct sockaddr_in6 *)sa)->sin6_addr, remote,
+                      sizeof remote);
+    }
+    line_fmt(line, sizeof line, &k, "{\"time\":\"%s\",\"request_id\":",
+             when);
+    line_str(line, sizeof line, &k, r->rid[0] ? r->rid : NULL);
+    line_fmt(line, sizeof line, &k, ",\"method\":");
+    line_str(line, sizeof line, &k, r->method);
+    line_fmt(line, sizeof line, &k, ",\"path\":");
+    line_str(line, sizeof line, &k, r->path);
+    line_fmt(line, sizeof line, &k, ",\"model\":");
+    line_str(line, sizeof line, &k, d ? d->name
+                                      : r->name[0] ? r->name : NULL);
+    line_fmt(line, sizeof line, &k, ",\"version\":");
+    line_str(line, sizeof line, &k, d ? d->version : NULL);
+    line_fmt(line, sizeof line, &k, ",\"status\":%d,\"bytes_in\":%zu,"
+             "\"bytes_out\":%zu,\"latency_us\":%llu,\"remote\":", status,
+             r->len, bytes_out,
+             (unsigned long long)((now_ns() - r->t0) / 1000));
+    line_str(line, sizeof line, &k, remote[0] ? remote : NULL);
+    if (k + 2 > sizeof line)
+        return;                 /* fields are bounded: cannot happen */
+    line[k++] = '}';
+    line[k++] = '\n';
+    alog_write(s->alog, line, k);
+}
+
 /* Queue `b` (taken) as the response.  `d`, when given, names the model
  * and version that answered. */
 static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c,
@@ -417,9 +545,16 @@ static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c,
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer");
+    if (r->resp_hdr_len) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", r->resp_hdr_len);
+        MHD_add_response_header(resp, "Inference-Header-Content-Length", n);
+    }
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     account(s, r, d ? d->series : NULL, status, rows);
+    if (s->alog)
+        access_line(s, c, r, d, status, b->len);
     return ok;
 }
 
@@ -623,7 +758,8 @@ static void log_prediction(struct srv *s, const struct req *r,
 }
 
 /* POST /v2/models/{name}/feedback: {"id": ..., "label": ...} or a list
- * of them; every id must have been logged for this model. */
+ * of them.  A label whose prediction is not logged (yet) is kept by the
+ * log for when it comes (ORR_ENOTFOUND): answered 202, "pending". */
 static enum MHD_Result feedback(struct srv *s, struct MHD_Connection *c,
                                 struct req *r, const struct dep *d)
 {
@@ -634,7 +770,8 @@ static enum MHD_Result feedback(struct srv *s, struct MHD_Connection *c,
                              JSON_REJECT_DUPLICATES, &je);
     char msg[320];
     int status = 200;
-    size_t n = 0;
+    size_t n = 0, n_pending = 0;
+    struct sbuf pend = {0};
     if (!fn) {
         status = 503;
         snprintf(msg, sizeof msg, "this server keeps no prediction log");
@@ -674,9 +811,13 @@ static enum MHD_Result feedback(struct srv *s, struct MHD_Connection *c,
         struct orr_error e = {0};
         int rc = fn(&p, &e);
         free(text);
+        if (rc == ORR_ENOTFOUND) {
+            sbuf_puts(&pend, n_pending++ ? ", " : "");
+            sbuf_json_str(&pend, json_string_value(id));
+            continue;
+        }
         if (rc) {
-            status = rc == ORR_ENOTFOUND ? 404
-                     : rc == ORR_EUNSUPPORTED ? 503 : 500;
+            status = rc == ORR_EUNSUPPORTED ? 503 : 500;
             snprintf(msg, sizeof msg, "%s", e.msg);
             goto done;
         }
@@ -684,64 +825,255 @@ static enum MHD_Result feedback(struct srv *s, struct MHD_Connection *c,
     }
 done:
     json_decref(doc);
-    if (status != 200)
+    if (status != 200) {
+        sbuf_free(&pend);
         return fail(s, c, r, status, d, msg);
+    }
     struct sbuf b = {0};
-    sbuf_printf(&b, "{\"labelled\": %zu}\n", n);
-    return ok_json(s, c, r, &b, d, 0);
+    if (!n_pending) {
+        sbuf_free(&pend);
+        sbuf_printf(&b, "{\"labelled\": %zu}\n", n);
+        return ok_json(s, c, r, &b, d, 0);
+    }
+    sbuf_printf(&b, "{\"status\": \"pending\", \"labelled\": %zu, "
+                "\"pending\": %zu, \"pending_ids\": [", n, n_pending);
+    sbuf_put(&b, pend.p ? pend.p : "", pend.len);
+    sbuf_puts(&b, "]}\n");
+    b.oom |= pend.oom;
+    sbuf_free(&pend);
+    return answer(s, c, r, 202, &b, "application/json", d, 0);
 }
 
-/* Parse, predict, answer: the hot path. */
-static enum MHD_Result infer(struct srv *s, struct MHD_Connection *c,
-                             struct req *r, const struct dep *d, int v2)
+/* ------------------------------------------------------------------ */
+/* Adaptive micro-batching                                              */
+
+/* Per model when configured: requests of fewer than max_rows rows wait,
+ * connection suspended, in the model's queue; one thread per model takes
+ * the queue once it holds max_rows rows or its oldest request has waited
+ * max_delay, predicts all of it in one call, and resumes each connection
+ * with its own rows' answers.  A batch that fails is predicted again
+ * request by request, so one bad request fails alone. */
+struct batcher {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    struct req     *head, *tail;
+    size_t          queued_rows;
+    int             stop;
+    pthread_t       th;
+    size_t          max_rows;
+    uint64_t        max_delay_ns;
+    struct dep     *d;          /* the deployment it lives in            */
+};
+
+/* Settings of the site's server.batch: for one model, or "" for all. */
+struct bcfg {
+    char   name[NAME_MAX_LEN + 1];
+    size_t max_rows;
+    long   max_delay_us;
+};
+
+static void batch_predict(struct batcher *q, struct req *list, size_t rows)
 {
-    struct srv_schema sc = {d->info.n_features, d->info.feature_names};
-    struct srv_batch in = {0};
-    char err[512];
-    int st;
-    if (v2) {
-        st = srv_parse_v2(r->body, r->len, &sc, &in, err, sizeof err);
-    } else {
-        const char *ct = MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        st = srv_parse_invocations(r->body, r->len, ct, &sc, &in, err,
-                                   sizeof err);
-    }
-    if (st)
-        return fail(s, c, r, st, d, err);
+    const struct dep *d = q->d;
+    size_t cols = d->info.n_features;
     size_t n_out = d->info.n_outputs ? d->info.n_outputs : 1;
-    double *y = malloc(in.rows * n_out * sizeof *y);
-    struct orr_matrix x = {in.rows, in.cols, in.x, in.rows * in.cols};
-    struct orr_matrix ym = {0, 0, y, in.rows * n_out};
     struct orr_error e = {0};
-    if (!y) {
-        srv_batch_clear(&in);
-        return fail(s, c, r, 500, d, "out of memory");
-    }
-    if (H->model_predict(d->model, &x, &ym, &e)) {
+    int rc = ORR_ENOMEM;
+    if (!list->bnext) {                 /* alone: no copies */
+        struct orr_matrix x = {rows, cols, list->in.x, rows * cols};
+        struct orr_matrix y = {0, 0, list->y, rows * n_out};
+        rc = H->model_predict(d->model, &x, &y, &e);
+    } else {
+        double *x = malloc(rows * cols * sizeof *x);
+        double *y = malloc(rows * n_out * sizeof *y);
+        if (x && y) {
+            size_t k = 0;
+            for (struct req *r = list; r; r = r->bnext) {
+                memcpy(x + k * cols, r->in.x, r->in.rows * cols * sizeof *x);
+                k += r->in.rows;
+            }
+            struct orr_matrix xm = {rows, cols, x, rows * cols};
+            struct orr_matrix ym = {0, 0, y, rows * n_out};
+            rc = H->model_predict(d->model, &xm, &ym, &e);
+            k = 0;
+            for (struct req *r = list; !rc && r; r = r->bnext) {
+                memcpy(r->y, y + k * n_out, r->in.rows * n_out * sizeof *y);
+                k += r->in.rows;
+            }
+        }
+        free(x);
         free(y);
-        srv_batch_clear(&in);
-        return fail(s, c, r, e.code == ORR_EINVAL ? 400 : 500, d, e.msg);
     }
+    for (struct req *r = list, *nx; r; r = nx) {
+        nx = r->bnext;
+        if (rc) {               /* again alone, for its own answer */
+            struct orr_matrix x = {r->in.rows, cols, r->in.x,
+                                   r->in.rows * cols};
+            struct orr_matrix y = {0, 0, r->y, r->in.rows * n_out};
+            struct orr_error re = {0};
+            if (H->model_predict(d->model, &x, &y, &re)) {
+                r->bstatus = re.code == ORR_EINVAL ? 400 : 500;
+                snprintf(r->berr, sizeof r->berr, "%s", re.msg);
+            }
+        }
+        struct MHD_Connection *c = r->bconn;
+        atomic_store(&r->bdone, 1);
+        MHD_resume_connection(c);       /* r may be gone after this */
+    }
+}
+
+static void *batch_main(void *arg)
+{
+    struct batcher *q = arg;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (!q->head && !q->stop)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (!q->head)
+            break;
+        uint64_t deadline = q->head->benq + q->max_delay_ns;
+        while (q->queued_rows < q->max_rows && !q->stop) {
+            uint64_t now = now_ns();
+            if (now >= deadline)
+                break;
+            struct timespec ts = {(time_t)(deadline / 1000000000u),
+                                  (long)(deadline % 1000000000u)};
+            pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+        }
+        struct req *list = q->head, *last = q->head;
+        size_t rows = last->in.rows;
+        while (last->bnext && rows + last->bnext->in.rows <= q->max_rows) {
+            last = last->bnext;
+            rows += last->in.rows;
+        }
+        q->head = last->bnext;
+        if (!q->head)
+            q->tail = NULL;
+        last->bnext = NULL;
+        q->queued_rows -= rows;
+        pthread_mutex_unlock(&q->mu);
+        batch_predict(q, list, rows);
+        pthread_mutex_lock(&q->mu);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+static struct batcher *batcher_new(struct dep *d, size_t max_rows,
+                                   long max_delay_us)
+{
+    struct batcher *q = calloc(1, sizeof *q);
+    pthread_condattr_t ca;
+    if (!q)
+        return NULL;
+    q->d = d;
+    q->max_rows = max_rows;
+    q->max_delay_ns = (uint64_t)max_delay_us * 1000u;
+    if (pthread_condattr_init(&ca)) {
+        free(q);
+        return NULL;
+    }
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int ok = !pthread_mutex_init(&q->mu, NULL);
+    if (ok && pthread_cond_init(&q->cv, &ca)) {
+        pthread_mutex_destroy(&q->mu);
+        ok = 0;
+    }
+    pthread_condattr_destroy(&ca);
+    if (ok && pthread_create(&q->th, NULL, batch_main, q)) {
+        pthread_cond_destroy(&q->cv);
+        pthread_mutex_destroy(&q->mu);
+        ok = 0;
+    }
+    if (!ok) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* Called with the deployment's last reference: nothing is queued. */
+static void batcher_free(struct batcher *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->th, NULL);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+/* Queue a parsed request.  The request holds a reference on the
+ * deployment, so its batcher is not stopping. */
+static void batch_submit(struct batcher *q, struct req *r)
+{
+    r->benq = now_ns();
+    r->bnext = NULL;
+    pthread_mutex_lock(&q->mu);
+    int wake = !q->head;
+    if (q->tail)
+        q->tail->bnext = r;
+    else
+        q->head = r;
+    q->tail = r;
+    q->queued_rows += r->in.rows;
+    wake |= q->queued_rows >= q->max_rows;
+    pthread_mutex_unlock(&q->mu);
+    if (wake)
+        pthread_cond_signal(&q->cv);
+}
+
+/* Encode the answer of a predicted request and queue it: JSON, or with
+ * binary outputs a JSON header then the little-endian doubles.  Takes
+ * in->x (for the shadow) and frees y. */
+static enum MHD_Result respond(struct srv *s, struct MHD_Connection *c,
+                               struct req *r, const struct dep *d, int v2,
+                               struct srv_batch *in, double *y)
+{
+    size_t n_out = d->info.n_outputs ? d->info.n_outputs : 1;
+    struct orr_matrix x = {in->rows, in->cols, in->x, in->rows * in->cols};
+    struct orr_matrix ym = {in->rows, n_out, y, in->rows * n_out};
     struct sbuf b = {0};
+    const char *ctype = "application/json";
     if (v2) {
         sbuf_puts(&b, "{\"model_name\": ");
         sbuf_json_str(&b, d->name);
         sbuf_puts(&b, ", \"model_version\": ");
         sbuf_json_str(&b, d->version);
-        if (in.id) {
+        if (in->id) {
             sbuf_puts(&b, ", \"id\": ");
-            sbuf_json_str(&b, in.id);
+            sbuf_json_str(&b, in->id);
         }
         sbuf_printf(&b, ", \"outputs\": [{\"name\": \"output\", "
-                    "\"datatype\": \"FP64\", \"shape\": [%zu, %zu], "
-                    "\"data\": [", ym.rows, ym.cols);
-        for (size_t i = 0; i < ym.rows * ym.cols; i++) {
-            if (i)
-                sbuf_put(&b, ",", 1);
-            sbuf_json_num(&b, y[i]);
+                    "\"datatype\": \"FP64\", \"shape\": [%zu, %zu], ",
+                    ym.rows, ym.cols);
+        if (in->binary_out) {
+            size_t nb = ym.rows * ym.cols * sizeof(double);
+            sbuf_printf(&b, "\"parameters\": {\"binary_data_size\": %zu}}]}",
+                        nb);
+            r->resp_hdr_len = b.len;
+            for (size_t i = 0; i < ym.rows * ym.cols; i++) {
+                uint64_t u;
+                unsigned char le[8];
+                memcpy(&u, &y[i], sizeof u);
+                for (size_t k = 0; k < 8; k++)
+                    le[k] = (unsigned char)(u >> (8 * k));
+                sbuf_put(&b, (const char *)le, sizeof le);
+            }
+            ctype = "application/octet-stream";
+        } else {
+            sbuf_puts(&b, "\"data\": [");
+            for (size_t i = 0; i < ym.rows * ym.cols; i++) {
+                if (i)
+                    sbuf_put(&b, ",", 1);
+                sbuf_json_num(&b, y[i]);
+            }
+            sbuf_puts(&b, "]}]}\n");
         }
-        sbuf_puts(&b, "]}]}\n");
     } else {
         sbuf_puts(&b, "{\"predictions\": [");
         for (size_t i = 0; i < ym.rows; i++) {
@@ -759,21 +1091,97 @@ static enum MHD_Result infer(struct srv *s, struct MHD_Connection *c,
         }
         sbuf_puts(&b, "]}\n");
     }
-    size_t rows = in.rows;
-    request_id(s, c, r, in.id);
+    size_t rows = in->rows;
+    request_id(s, c, r, in->id);
     if (d->log_sample > 0.0 && sampled(d->log_sample))
         log_prediction(s, r, d, &x, &ym);
     /* The shadow runs after the answer is sent: it gets the input. */
     r->shadow = acquire_role(s, d->name, ORR_ROLE_SHADOW);
     if (r->shadow) {
-        r->sx = in.x;
-        r->srows = in.rows;
-        r->scols = in.cols;
-        in.x = NULL;
+        r->sx = in->x;
+        r->srows = in->rows;
+        r->scols = in->cols;
+        in->x = NULL;
     }
     free(y);
-    srv_batch_clear(&in);
-    return ok_json(s, c, r, &b, d, rows);
+    srv_batch_clear(in);
+    return answer(s, c, r, 200, &b, ctype, d, rows);
+}
+
+/* Parse, predict, answer: the hot path. */
+static enum MHD_Result infer(struct srv *s, struct MHD_Connection *c,
+                             struct req *r, struct dep *d, int v2)
+{
+    struct srv_schema sc = {d->info.n_features, d->info.feature_names};
+    struct srv_batch in = {0};
+    char err[512];
+    int st;
+    if (v2 && r->binary) {
+        st = srv_parse_v2_binary(r->body, r->len, r->hdr_len, &sc, &in, err,
+                                 sizeof err);
+    } else if (v2) {
+        st = srv_parse_v2(r->body, r->len, &sc, &in, err, sizeof err);
+    } else {
+        const char *ct = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        st = srv_parse_invocations(r->body, r->len, ct, &sc, &in, err,
+                                   sizeof err);
+    }
+    if (st)
+        return fail(s, c, r, st, d, err);
+    size_t n_out = d->info.n_outputs ? d->info.n_outputs : 1;
+    double *y = malloc(in.rows * n_out * sizeof *y);
+    if (!y) {
+        srv_batch_clear(&in);
+        return fail(s, c, r, 500, d, "out of memory");
+    }
+    if (d->bq && in.rows < d->bq->max_rows) {
+        /* Wait in the model's batch queue, connection suspended; the
+         * handler is called again once the batcher resumed it. */
+        r->in = in;
+        r->y = y;
+        r->v2 = v2;
+        atomic_fetch_add(&d->refs, 1);
+        r->bdep = d;
+        r->bconn = c;
+        MHD_suspend_connection(c);
+        batch_submit(d->bq, r);
+        return MHD_YES;
+    }
+    struct orr_matrix x = {in.rows, in.cols, in.x, in.rows * in.cols};
+    struct orr_matrix ym = {0, 0, y, in.rows * n_out};
+    struct orr_error e = {0};
+    if (H->model_predict(d->model, &x, &ym, &e)) {
+        free(y);
+        srv_batch_clear(&in);
+        return fail(s, c, r, e.code == ORR_EINVAL ? 400 : 500, d, e.msg);
+    }
+    return respond(s, c, r, d, v2, &in, y);
+}
+
+/* The handler's call after the batcher resumed a queued request. */
+static enum MHD_Result batch_answer(struct srv *s, struct MHD_Connection *c,
+                                    struct req *r)
+{
+    struct dep *d = r->bdep;
+    enum MHD_Result ok;
+    r->bdep = NULL;
+    if (r->bstatus) {
+        free(r->y);
+        srv_batch_clear(&r->in);
+        ok = fail(s, c, r, r->bstatus, d, r->berr);
+    } else {
+        ok = respond(s, c, r, d, r->v2, &r->in, r->y);
+    }
+    r->y = NULL;
+    dep_release(d);
+    return ok;
+}
+
+/* The host's own figures (the monitor's, ABI 1.2) go after ours. */
+static void metrics_put(void *ctx, const char *text, size_t len)
+{
+    sbuf_put(ctx, text, len);
 }
 
 static void metrics_text(struct srv *s, struct sbuf *b)
@@ -864,6 +1272,12 @@ static void metrics_text(struct srv *s, struct sbuf *b)
                 "# TYPE orrery_predictions_dropped_total counter\n"
                 "orrery_predictions_dropped_total %llu\n",
                 atomic_load(&s->log_logged), atomic_load(&s->log_dropped));
+    struct orr_error e = {0};
+    if (H->size >= offsetof(struct orr_host, export_metrics) +
+                       sizeof(void *) && H->export_metrics &&
+        H->export_metrics(metrics_put, b, &e))
+        H->log(ORR_LOG_WARN, "http", "/metrics: monitor figures: %s",
+               e.msg);
 }
 
 /* FNV-1a: a stable hash of the request key, so a key always lands on
@@ -928,7 +1342,8 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c,
     switch (r->route) {
     case R_V2:
         sbuf_printf(&b, "{\"name\": \"orrery\", \"version\": \"%s\", "
-                    "\"extensions\": []}\n", ORR_SDK_VERSION);
+                    "\"extensions\": [\"binary_tensor_data\"]}\n",
+                    ORR_SDK_VERSION);
         return ok_json(s, c, r, &b, NULL, 0);
     case R_LIVE:
         sbuf_puts(&b, "{\"live\": true}\n");
@@ -1008,6 +1423,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     struct srv *s = cls;
     struct req *r = *con_cls;
     (void)version;
+    if (r && r->bdep)
+        return atomic_load(&r->bdone) ? batch_answer(s, c, r) : MHD_YES;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r)
@@ -1015,6 +1432,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         r->t0 = now_ns();
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
         route_of(url, r);
         int is_post = !strcmp(method, MHD_HTTP_METHOD_POST);
         int is_get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
@@ -1034,8 +1453,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                      method, r->post ? "POST" : "GET");
             return fail(s, c, r, 405, NULL, msg);
         }
-        if (!r->post)
-            return dispatch(s, c, r);
+        /* A GET is answered on the next call too: answering before the
+         * (empty) body is read made libmicrohttpd close the connection. */
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -1047,6 +1466,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         }
         if (r->too_large)
             return fail(s, c, r, 413, NULL, "request body too large");
+        const char *ih = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, "Inference-Header-Content-Length");
+        if (ih && r->route == R_INFER) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(ih, &end, 10);
+            if (errno || end == ih || *end || n > s->max_body)
+                return fail(s, c, r, 400, NULL, "bad Inference-Header-"
+                            "Content-Length");
+            r->binary = 1;
+            r->hdr_len = (size_t)n;
+        }
         return MHD_YES;
     }
     if (*upload_size) {
@@ -1092,6 +1523,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->shadow && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         run_shadow(s, r);
     dep_release(r->shadow);
+    dep_release(r->bdep);
+    srv_batch_clear(&r->in);
+    free(r->y);
     free(r->sx);
     free(r->body);
     free(r);
@@ -1128,6 +1562,46 @@ static int tok_each(void *ctx, const char *key, const char *value)
     return add_token(ctx, value);
 }
 
+/* server.batch: { max_rows = N, max_delay_us = N } for every model,
+ * and/or NAME = { ... } for one. */
+static int bcfg_add(struct srv *s, const char *name,
+                    const struct orr_cfg *t, struct orr_error *e)
+{
+    int64_t rows = H->cfg_int(t, "max_rows", INT64_MIN);
+    int64_t delay = H->cfg_int(t, "max_delay_us", 500);
+    if (rows == INT64_MIN)
+        return ORR_OK;          /* no max_rows: nothing at this level */
+    if (rows < 1 || rows > 65536 || delay < 1 || delay > 1000000)
+        return H->fail(e, ORR_ECONFIG, "server.batch%s%s: max_rows must be "
+                       "1..65536 and max_delay_us 1..1000000", *name ? "."
+                       : "", name);
+    if (strlen(name) > NAME_MAX_LEN)
+        return H->fail(e, ORR_ECONFIG, "server.batch: model name too long");
+    struct bcfg *g = realloc(s->bcfg, (s->n_bcfg + 1) * sizeof *g);
+    if (!g)
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    s->bcfg = g;
+    g += s->n_bcfg++;
+    memcpy(g->name, name, strlen(name) + 1);
+    g->max_rows = (size_t)rows;
+    g->max_delay_us = (long)delay;
+    return ORR_OK;
+}
+
+struct bcfg_ctx {
+    struct srv            *s;
+    const struct orr_cfg  *batch;
+    struct orr_error      *e;
+};
+
+static int bcfg_each(void *ctx, const char *key, const char *value)
+{
+    struct bcfg_ctx *x = ctx;
+    if (value)
+        return 0;               /* max_rows, max_delay_us: the default */
+    return bcfg_add(x->s, key, H->cfg_child(x->batch, key), x->e);
+}
+
 static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
 {
     struct srv *s = self;
@@ -1153,6 +1627,27 @@ static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
     s->max_body = (size_t)mb;
     s->idle_timeout = (unsigned)idle;
     s->max_connections = (unsigned)conns;
+    int64_t per_ip = H->cfg_int(cfg, "max_connections_per_ip", 0);
+    if (per_ip < 0 || per_ip > 1000000)
+        return H->fail(e, ORR_ECONFIG, "server: max_connections_per_ip must "
+                       "be 0 (no limit) or positive");
+    s->per_ip = (unsigned)per_ip;
+    /* access_log = "path" | "-" (standard output) | false (the default) */
+    const char *alog = H->cfg_str(cfg, "access_log", NULL);
+    if (alog && *alog) {
+        char msg[512];
+        if (!(s->alog = alog_open(alog, msg, sizeof msg)))
+            return H->fail(e, ORR_EIO, "%s", msg);
+    }
+    const struct orr_cfg *batch = H->cfg_child(cfg, "batch");
+    if (batch) {
+        struct bcfg_ctx bx = {s, batch, e};
+        int rc = bcfg_add(s, "", batch, e);
+        if (!rc)
+            rc = H->cfg_each(batch, bcfg_each, &bx);
+        if (rc)
+            return rc;
+    }
     if (add_token(s, H->cfg_str(cfg, "token", NULL)))
         return H->fail(e, ORR_ENOMEM, "out of memory");
     const struct orr_cfg *toks = H->cfg_child(cfg, "tokens");
@@ -1178,6 +1673,9 @@ static void s_close(void *self)
     for (size_t i = 0; i < s->n_tokens; i++)
         free(s->tokens[i]);
     free(s->tokens);
+    free(s->bcfg);
+    alog_close(s->alog);
+    s->alog = NULL;
     if (s->lock_ok)
         pthread_mutex_destroy(&s->lock);
 }
@@ -1198,7 +1696,7 @@ static int s_start(void *self, const struct orr_serve_spec *spec,
     struct sockaddr_in6 a6 = {0};
     const struct sockaddr *sa;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_AUTO;
+                     MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
     if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)spec->port);
@@ -1218,6 +1716,7 @@ static int s_start(void *self, const struct orr_serve_spec *spec,
         MHD_OPTION_THREAD_POOL_SIZE, workers,
         MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout,
         MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_END);
@@ -1271,6 +1770,16 @@ static int s_deploy(void *self, const struct orr_deployment *d,
     x->role = d->role;
     x->pct = d->traffic_percent;
     atomic_init(&x->refs, 1);
+    const struct bcfg *bc = NULL;
+    for (size_t i = 0; i < s->n_bcfg; i++)
+        if (!strcmp(s->bcfg[i].name, d->name) ||
+            (!bc && !s->bcfg[i].name[0]))
+            bc = &s->bcfg[i];
+    if (bc && bc->max_rows > 1 && d->role != ORR_ROLE_SHADOW &&
+        !(x->bq = batcher_new(x, bc->max_rows, bc->max_delay_us))) {
+        free(x);
+        return H->fail(e, ORR_ENOMEM, "cannot start the batcher");
+    }
     H->model_retain(d->model);
     x->model = d->model;
     pthread_mutex_lock(&s->lock);

@@ -476,9 +476,68 @@ static int scan_data(const char *p, const char *end, enum dtype t,
     }
 }
 
+/* The binary part of a request (binary tensor data extension). */
+struct v2_bin {
+    const unsigned char *p;
+    size_t               n;
+};
+
+static size_t dtype_size(enum dtype t)
+{
+    return t == DT_BOOL ? 1 : t == DT_FP32 || t == DT_INT32 ? 4 : 8;
+}
+
+/* Little-endian bytes to doubles, whatever the host's byte order. */
+static int bin_values(const unsigned char *p, enum dtype t, double *dst,
+                      size_t n, char *err, size_t cap)
+{
+    size_t w = dtype_size(t);
+    for (size_t k = 0; k < n; k++, p += w) {
+        uint64_t u = 0;
+        for (size_t b = 0; b < w; b++)
+            u |= (uint64_t)p[b] << (8 * b);
+        switch (t) {
+        case DT_BOOL:
+            if (u > 1)
+                return bad(err, cap, "binary data[%zu]: BOOL byte must be "
+                           "0 or 1", k);
+            dst[k] = (double)u;
+            break;
+        case DT_INT32: {
+            uint32_t v32 = (uint32_t)u;
+            int32_t i32;
+            memcpy(&i32, &v32, sizeof i32);
+            dst[k] = (double)i32;
+            break;
+        }
+        case DT_INT64: {
+            int64_t i64;
+            memcpy(&i64, &u, sizeof i64);
+            dst[k] = (double)i64;
+            break;
+        }
+        case DT_FP32: {
+            uint32_t v32 = (uint32_t)u;
+            float f;
+            memcpy(&f, &v32, sizeof f);
+            dst[k] = (double)f;
+            break;
+        }
+        case DT_FP64:
+            memcpy(&dst[k], &u, sizeof dst[k]);
+            break;
+        }
+        /* NaN is a missing value (null in JSON); JSON has no infinity,
+         * so neither has the binary form. */
+        if (isinf(dst[k]))
+            return bad(err, cap, "binary data[%zu]: infinite value", k);
+    }
+    return 0;
+}
+
 static int v2_input(const json_t *in, const struct srv_schema *s,
-                    const struct v2_raw *raw, struct srv_batch *out,
-                    char *err, size_t cap)
+                    const struct v2_raw *raw, struct v2_bin *bin,
+                    struct srv_batch *out, char *err, size_t cap)
 {
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *dt = json_string_value(json_object_get(in, "datatype"));
@@ -509,6 +568,40 @@ static int v2_input(const json_t *in, const struct srv_schema *s,
         return bad(err, cap, "input '%.64s': shape [%lld, %lld] does not "
                    "match the model's [-1, %zu]", name, (long long)dims[0],
                    (long long)dims[1], s->n_features);
+    const json_t *bsz = json_object_get(json_object_get(in, "parameters"),
+                                        "binary_data_size");
+    if (bsz) {
+        if (!json_is_integer(bsz) || json_integer_value(bsz) < 0)
+            return bad(err, cap, "input '%.64s': binary_data_size must be a "
+                       "non-negative integer", name);
+        if (!bin)
+            return bad(err, cap, "input '%.64s': binary_data_size given but "
+                       "the request has no binary part (send the "
+                       "Inference-Header-Content-Length header)", name);
+        if (data)
+            return bad(err, cap, "input '%.64s': both \"data\" and "
+                       "binary_data_size", name);
+        if ((uint64_t)dims[0] > SRV_MAX_VALUES)
+            return bad(err, cap, "input '%.64s': too many rows", name);
+        int rc = alloc_matrix(out, (size_t)dims[0], s->n_features, err, cap);
+        if (rc)
+            return rc;
+        size_t want = out->rows * out->cols;
+        uint64_t size = (uint64_t)json_integer_value(bsz);
+        if (size != (uint64_t)want * dtype_size(t))
+            return bad(err, cap, "input '%.64s': binary_data_size %llu, "
+                       "shape [%zu, %zu] of %s needs %zu", name,
+                       (unsigned long long)size, out->rows, out->cols, dt,
+                       want * dtype_size(t));
+        if (size > bin->n)
+            return bad(err, cap, "input '%.64s': binary_data_size %llu, "
+                       "but the binary part has %zu bytes", name,
+                       (unsigned long long)size, bin->n);
+        rc = bin_values(bin->p, t, out->x, want, err, cap);
+        bin->p += size;
+        bin->n -= (size_t)size;
+        return rc;
+    }
     if (!json_is_array(data))
         return bad(err, cap, "input '%.64s': \"data\" must be an array",
                    name);
@@ -531,9 +624,45 @@ static int v2_input(const json_t *in, const struct srv_schema *s,
 
 /* The envelope checks of a parsed root; with `raw`, the root's data
  * array is an empty placeholder and the values come from raw's text. */
+/* Whether the client asked for binary outputs: "binary_data_output"
+ * among the request's parameters, or "binary_data" on the requested
+ * output.  0 no, 1 yes, 400 a bad list of outputs. */
+static int v2_binary_out(const json_t *root, struct srv_batch *out,
+                         char *err, size_t cap)
+{
+    const json_t *all = json_object_get(json_object_get(root, "parameters"),
+                                        "binary_data_output");
+    const json_t *outs = json_object_get(root, "outputs");
+    if (all && !json_is_boolean(all))
+        return bad(err, cap, "binary_data_output must be true or false");
+    out->binary_out = json_is_true(all);
+    if (!outs)
+        return 0;
+    if (!json_is_array(outs))
+        return bad(err, cap, "\"outputs\" must be an array");
+    size_t i;
+    const json_t *o;
+    json_array_foreach(outs, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const json_t *b = json_object_get(json_object_get(o, "parameters"),
+                                          "binary_data");
+        if (!json_is_object(o) || !name)
+            return bad(err, cap, "outputs[%zu] needs a \"name\"", i);
+        if (strcmp(name, "output"))
+            return bad(err, cap, "no output '%.64s' (the model has "
+                       "'output')", name);
+        if (b && !json_is_boolean(b))
+            return bad(err, cap, "outputs[%zu]: binary_data must be true or "
+                       "false", i);
+        if (b)
+            out->binary_out = json_is_true(b);
+    }
+    return 0;
+}
+
 static int v2_root(const json_t *root, const struct srv_schema *s,
-                   const struct v2_raw *raw, struct srv_batch *out,
-                   char *err, size_t cap)
+                   const struct v2_raw *raw, struct v2_bin *bin,
+                   struct srv_batch *out, char *err, size_t cap)
 {
     const json_t *inputs = json_object_get(root, "inputs");
     const json_t *id = json_object_get(root, "id");
@@ -548,7 +677,12 @@ static int v2_root(const json_t *root, const struct srv_schema *s,
     else if (id && !json_is_string(id))
         rc = bad(err, cap, "\"id\" must be a string");
     if (!rc)
-        rc = v2_input(json_array_get(inputs, 0), s, raw, out, err, cap);
+        rc = v2_binary_out(root, out, err, cap);
+    if (!rc)
+        rc = v2_input(json_array_get(inputs, 0), s, raw, bin, out, err, cap);
+    if (!rc && bin && bin->n)
+        rc = bad(err, cap, "%zu bytes of binary data no input claims "
+                 "(binary_data_size)", bin->n);
     if (!rc && id && !(out->id = strdup(json_string_value(id))))
         rc = bad(err, cap, "out of memory");
     return rc;
@@ -563,7 +697,7 @@ int srv_parse_v2_ref(const char *body, size_t len, const struct srv_schema *s,
     if (!root)
         return bad(err, cap, "malformed JSON: %s (line %d, column %d)",
                    je.text, je.line, je.column);
-    int rc = v2_root(root, s, NULL, out, err, cap);
+    int rc = v2_root(root, s, NULL, NULL, out, err, cap);
     json_decref(root);
     if (rc)
         srv_batch_clear(out);
@@ -590,7 +724,7 @@ static int v2_fast(const char *body, size_t len, const struct srv_schema *s,
     if (!root)
         return V2_SLOW;
     struct v2_raw raw = {body + ds, body + de};
-    int rc = v2_root(root, s, &raw, out, err, cap);
+    int rc = v2_root(root, s, &raw, NULL, out, err, cap);
     json_decref(root);
     return rc ? V2_SLOW : 0;
 }
@@ -603,6 +737,28 @@ int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
         return 0;
     srv_batch_clear(out);
     return srv_parse_v2_ref(body, len, s, out, err, cap);
+}
+
+int srv_parse_v2_binary(const char *body, size_t len, size_t hdr_len,
+                        const struct srv_schema *s, struct srv_batch *out,
+                        char *err, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    if (hdr_len > len)
+        return bad(err, cap, "Inference-Header-Content-Length %zu is past "
+                   "the body's %zu bytes", hdr_len, len);
+    json_error_t je;
+    json_t *root = json_loadb(body, hdr_len, 0, &je);
+    if (!root)
+        return bad(err, cap, "malformed JSON header: %s (line %d, column "
+                   "%d)", je.text, je.line, je.column);
+    struct v2_bin bin = {(const unsigned char *)body + hdr_len,
+                         len - hdr_len};
+    int rc = v2_root(root, s, NULL, &bin, out, err, cap);
+    json_decref(root);
+    if (rc)
+        srv_batch_clear(out);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -24,6 +24,8 @@ struct srv_batch {
     double *x;
     size_t  rows, cols;
     char   *id;             /* V2 "id" to echo, or NULL                    */
+    int     binary_out;     /* V2: the client asked for binary outputs
+                               (binary tensor data extension)             */
 };
 
 /* Largest number of values one request may carry (independent of the
@@ -41,6 +43,15 @@ int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
 int srv_parse_v2_ref(const char *body, size_t len,
                      const struct srv_schema *s, struct srv_batch *out,
                      char *err, size_t cap);
+
+/* Parse a V2 request of the binary tensor data extension (Triton's
+ * Inference-Header-Content-Length): `hdr_len` bytes of JSON, then the
+ * raw little-endian tensor bytes of every input whose parameters give a
+ * "binary_data_size" (an input may still carry JSON "data").  The
+ * binary part must be exactly what the inputs claim.  Returns 0 or 400. */
+int srv_parse_v2_binary(const char *body, size_t len, size_t hdr_len,
+                        const struct srv_schema *s, struct srv_batch *out,
+                        char *err, size_t cap);
 
 /* Parse an MLflow /invocations body.  `ctype` is the Content-Type
  * header (NULL counts as JSON).  Returns 0, 400 or 415 (an unsupported

@@ -4,9 +4,11 @@
  * point run over a committed corpus of malformed inputs for CI.
  *
  * The first byte of an input picks the parser and the schema; the rest is
- * the body.  Every call must return 0 with a well-formed matrix, or an
- * error status with a message, and leave nothing allocated; a V2 body must
- * get exactly the answer of the all-jansson reference parser.
+ * the body (for the binary tensor extension, bits 0 and 4: the second
+ * byte is the JSON header's length).  Every call must return 0 with a
+ * well-formed matrix, or an error status with a message, and leave
+ * nothing allocated; a V2 body must get exactly the answer of the
+ * all-jansson reference parser.
  */
 #include <dirent.h>
 #include <math.h>
@@ -32,7 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct srv_batch b;
     char err[256] = "";
     int rc;
-    if (sel & 1) {
+    if ((sel & 17) == 17 && size >= 2) {
+        /* The binary tensor extension: the second byte bounds the JSON
+         * header's length; the rest is the binary part. */
+        size_t body = size - 2, hdr = data[1];
+        rc = srv_parse_v2_binary((const char *)data + 2, body,
+                                 hdr <= body ? hdr : body, &s, &b, err,
+                                 sizeof err);
+    } else if (sel & 1) {
         rc = srv_parse_v2((const char *)data + 1, size - 1, &s, &b, err,
                           sizeof err);
         /* Differential: the in-place number scanner must answer exactly
@@ -97,10 +106,10 @@ int main(int argc, char **argv)
         uint8_t *in = malloc(len + 1);
         if (!in)
             return 1;
-        memcpy(in + 1, len && buf[0] < 16 ? buf + 1 : buf,
-               len && buf[0] < 16 ? len - 1 : len);
-        size_t body = len && buf[0] < 16 ? len - 1 : len;
-        for (unsigned sel = 0; sel < 16; sel++) {
+        memcpy(in + 1, len && buf[0] < 32 ? buf + 1 : buf,
+               len && buf[0] < 32 ? len - 1 : len);
+        size_t body = len && buf[0] < 32 ? len - 1 : len;
+        for (unsigned sel = 0; sel < 32; sel++) {
             in[0] = (uint8_t)sel;
             LLVMFuzzerTestOneInput(in, body + 1);
         }

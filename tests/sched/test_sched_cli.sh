@@ -51,7 +51,7 @@ check bad-param 2 "$ORRERY" schedule add nightly.lua --cron "0 3 * * *" \
 check no-file 1 "$ORRERY" schedule add missing.lua --cron "0 3 * * *"
 contains no-file-msg err.txt "missing.lua"
 check bad-now 2 "$ORRERY" scheduler --once --now "yesterday"
-check now-needs-once 2 "$ORRERY" scheduler --now 2026-11-29T03:00:00Z
+check tick-needs-now 2 "$ORRERY" scheduler --tick-ms 100
 check bad-sub 2 "$ORRERY" schedule frobnicate
 check help 0 "$ORRERY" schedule --help
 contains help-utc out.txt "UTC"

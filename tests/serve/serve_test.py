@@ -14,6 +14,9 @@ import http.client
 import json
 import os
 import re
+import resource
+import socket
+import struct
 import queue
 import shutil
 import signal
@@ -61,7 +64,7 @@ class Server:
             stderr=self.err, text=True)
         self.out = []
         self.port = None
-        lines = queue.Queue()
+        lines = self.lines = queue.Queue()
 
         def reader():                   # stdout may be read to its end
             for line in self.p.stdout:
@@ -85,6 +88,19 @@ class Server:
             err = self.stderr()
             self.stop()
             raise RuntimeError("server did not start: %s" % err)
+
+    def rest(self):
+        """Standard output after the listening line (after stop)."""
+        out = []
+        while True:
+            try:
+                line = self.lines.get(timeout=DEADLINE)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            out.append(line)
+        return "".join(out)
 
     def stderr(self):
         if not self.err.closed:
@@ -659,19 +675,25 @@ def case_logging():
                           v2_body([1.0], [1, 1]))
         check(st == 400, "a bad request is not logged")
         got = store_rows("SELECT request_id, model, version, latency_us,"
-                         " inputs, outputs, label FROM predictions"
-                         " ORDER BY id", want=lambda r: len(r) >= 4)
+                         " inputs, outputs, input_cols, output_cols"
+                         " FROM predictions ORDER BY id",
+                         want=lambda r: len(r) >= 4)
         check(len(got) == 4, "4 predictions logged, errors not: %d" %
               len(got))
         if got:
-            rid, model, ver, lat, ins, outs, label = got[0]
+            rid, model, ver, lat, ins, outs, icols, ocols = got[0]
             check(rid == "req-log-1" and model == "cancer" and ver == "1",
                   "id, model, version: %r" % (got[0][:3],))
             check(lat > 0, "latency recorded")
-            check(json.loads(ins) == x, "inputs as JSON rows")
-            check([o[0] for o in json.loads(outs)] == probs,
-                  "outputs as JSON rows, exact")
-            check(label is None, "no label yet")
+            # Binary rows (schema 6): little-endian doubles, row-major.
+            check(icols == 30 and isinstance(ins, bytes) and
+                  list(struct.unpack("<%dd" % (len(ins) // 8), ins)) ==
+                  [v for r in x for v in r], "inputs as binary rows")
+            check(ocols == 1 and isinstance(outs, bytes) and
+                  list(struct.unpack("<%dd" % (len(outs) // 8), outs)) ==
+                  probs, "outputs as binary rows, exact")
+            check(not store_rows("SELECT 1 FROM labels WHERE request_id ="
+                                 " 'req-log-1'"), "no label yet")
         check({r[0] for r in got[1:]} == {"client-id-9", gen,
                                           h2.get("X-Request-Id")},
               "every request id logged")
@@ -730,8 +752,8 @@ def case_logging():
 def case_feedback():
     s = Server("models:/cancer@champion")
     try:
-        _, x, _, _ = rows(2)
-        for i in range(2):
+        _, x, _, _ = rows(3)
+        for i in range(3):
             st, _, _ = s.json("POST", "/v2/models/cancer/infer",
                               v2_body(x[i], [1, 30], rid="fb-%d" % i))
             check(st == 200, "infer %d" % i)
@@ -743,9 +765,21 @@ def case_feedback():
         st, _, d = s.json("POST", "/v2/models/cancer/feedback",
                           [{"id": "fb-1", "label": {"y": 0}}])
         check(st == 200 and d == {"labelled": 1}, "label a list")
+        # A label for an id not logged (yet) is kept and joins when the
+        # prediction arrives (orri_predictions_label: ORR_ENOTFOUND after
+        # storing it); the endpoint answers 202 "pending".
         st, _, d = s.json("POST", "/v2/models/cancer/feedback",
                           {"id": "nope", "label": 1})
-        check(st == 404 and "nope" in d["error"], "unknown id: 404 %r" % d)
+        check(st == 202 and d == {"status": "pending", "labelled": 0,
+                                  "pending": 1, "pending_ids": ["nope"]},
+              "unknown id: 202 pending: %d %r" % (st, d))
+        st, _, d = s.json("POST", "/v2/models/cancer/feedback",
+                          [{"id": "fb-2", "label": 2},
+                           {"id": "later-1", "label": 1}])
+        check(st == 202 and d == {"status": "pending", "labelled": 1,
+                                  "pending": 1,
+                                  "pending_ids": ["later-1"]},
+              "a list, one matched, one pending: %d %r" % (st, d))
         st, _, d = s.json("POST", "/v2/models/other/feedback",
                           {"id": "fb-0", "label": 1})
         check(st == 404, "unknown model: 404")
@@ -758,9 +792,11 @@ def case_feedback():
         check(st == 405, "GET feedback: 405")
     finally:
         check(s.stop() == 0, "exit 0")
-    got = dict(store_rows("SELECT request_id, label FROM predictions"
-                          " WHERE label_ts_ms IS NOT NULL"))
-    check(got == {"fb-0": "1", "fb-1": '{"y":0}'}, "labels stored: %r" % got)
+    got = dict(store_rows("SELECT request_id, label FROM labels"
+                          " WHERE model = 'cancer'"))
+    check(got == {"fb-0": "1", "fb-1": '{"y":0}', "nope": "1", "fb-2": "2",
+                  "later-1": "1"},
+          "labels stored, the unknown id's kept: %r" % got)
 
 
 def case_deployments():
@@ -889,13 +925,391 @@ def case_shadow():
         check(s.stop() == 0, "exit 0")
 
 
+def case_access_log():
+    # The site's form: server = { http = { access_log = PATH } }.
+    path = os.path.join(SITE, "access.log")
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write('server = { backend = "http", http = {\n'
+                '  access_log = "%s",\n'
+                '  tokens = { env("ORRERY_SERVE_TOKEN") } } }\n' % path)
+    token = "s3cret-access-token"
+    env = dict(ENV, ORRERY_SERVE_TOKEN=token)
+    auth = {"Authorization": "Bearer " + token}
+    s = Server("models:/cancer@champion", env=env)
+    try:
+        _, x, _, _ = rows(2)
+        st, _, _ = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(x, [2, 30], rid="acc-1"), auth)
+        check(st == 200, "infer")
+        st, _, _ = s.json("GET", "/v2/models/nope", None, auth)
+        check(st == 404, "404")
+        st, _, _ = s.json("GET", "/metrics", None,
+                          {"Authorization": "Bearer wrong-" + token})
+        check(st == 401, "401")
+        st, _, _ = s.json("GET", "/v2/health/live")
+        check(st == 200, "live")
+    finally:
+        check(s.stop() == 0, "exit 0")
+    with open(path) as f:
+        text = f.read()
+    lines = [json.loads(line) for line in text.splitlines()]
+    check(len(lines) == 4, "one line per request: %d" % len(lines))
+    check(token not in text, "the bearer token is never logged")
+    keys = {"time", "request_id", "method", "path", "model", "version",
+            "status", "bytes_in", "bytes_out", "latency_us", "remote"}
+    check(all(set(ln) == keys for ln in lines), "fields: %r" %
+          [sorted(ln) for ln in lines])
+    if len(lines) == 4:
+        a, b, c, d = lines
+        check(a["request_id"] == "acc-1" and a["method"] == "POST" and
+              a["path"] == "/v2/models/cancer/infer" and
+              a["model"] == "cancer" and a["version"] == "1" and
+              a["status"] == 200 and a["bytes_in"] > 500 and
+              a["bytes_out"] > 50 and a["latency_us"] >= 0 and
+              a["remote"] == "127.0.0.1", "infer line: %r" % a)
+        check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                       a["time"]) is not None, "ISO 8601 UTC time")
+        check(b["status"] == 404 and b["model"] == "nope" and
+              b["version"] is None and b["method"] == "GET", "404 line %r" % b)
+        check(c["status"] == 401 and c["path"] == "/metrics", "401 line")
+        check(d["status"] == 200 and d["path"] == "/v2/health/live" and
+              d["request_id"] is None, "live line %r" % d)
+    # --access-log - : the lines go to standard output after the
+    # listening line; the command line wins over the site.
+    s = Server("models:/cancer@champion", extra=["--access-log", "-"],
+               env=env)
+    try:
+        st, _, _ = s.json("GET", "/v2/health/ready")
+        check(st == 200, "ready")
+    finally:
+        check(s.stop() == 0, "exit 0")
+    out = s.rest()
+    got = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    check(len(got) == 1 and got[0]["path"] == "/v2/health/ready",
+          "--access-log -: %r" % out)
+    with open(path) as f:
+        check(len(f.read().splitlines()) == 4, "the site's file untouched")
+    p = run("serve", "models:/cancer@champion", "--port", "0",
+            "--access-log", os.path.join(SITE, "no", "such", "dir.log"),
+            env=env, ok=False)
+    check(p.returncode != 0 and "access log" in p.stderr,
+          "unwritable access log: %r" % p.stderr)
+
+
+def case_slow_clients():
+    # Thousands of stalled connections, a normal client still served, and
+    # the stalled ones closed by the idle timeout.
+    n = 2000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, n + 1024)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    n = min(n, want - 200)
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write('server = { idle_timeout = 2, max_connections = 3000,\n'
+                '           max_body = 65536 }\n')
+    s = Server("models:/cancer@champion", extra=["--workers", "2"])
+    socks = []
+    try:
+        head = ("POST /v2/models/cancer/infer HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/json\r\nContent-Length: 500\r\n"
+                "\r\n{\"inputs\": [").encode()
+        for i in range(n):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+            # Half a request: the head only, or the head and some body.
+            c.sendall(head[:40] if i % 2 else head)
+            socks.append(c)
+        ref = reference("models:/cancer/1", 3)
+        _, x, _, _ = rows(3)
+        for _ in range(5):
+            st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                              v2_body(x, [3, 30]))
+            check(st == 200 and close(d["outputs"][0]["data"], ref),
+                  "served while %d connections stall: %d" % (n, st))
+        # Limits that protect the server from a single client.
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          "[" * 30000 + "]" * 30000)
+        check(st == 400 and "error" in d, "deeply nested JSON: 400")
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", "x" * 70000)
+        check(st == 413, "body over the limit: 413")
+        # Every stalled connection is closed by the server (EOF or reset);
+        # bounded polling on the sockets' state, no timing assertion.
+        end = time.time() + DEADLINE
+        open_socks = list(socks)
+        for c in open_socks:
+            c.setblocking(False)
+        while open_socks and time.time() < end:
+            still = []
+            for c in open_socks:
+                try:
+                    data = c.recv(4096)
+                    if data:
+                        still.append(c)     # an answer; EOF follows
+                except BlockingIOError:
+                    still.append(c)
+                except OSError:
+                    pass                    # reset: closed
+            open_socks = still
+            if open_socks:
+                time.sleep(0.2)
+        check(not open_socks, "stalled connections closed by the idle "
+              "timeout: %d of %d still open" % (len(open_socks), n))
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(x, [3, 30]))
+        check(st == 200 and close(d["outputs"][0]["data"], ref),
+              "still serving afterwards")
+    finally:
+        for c in socks:
+            c.close()
+        check(s.stop() == 0, "exit 0")
+    # One address may hold at most max_connections_per_ip connections.
+    with open(os.path.join(SITE, "orrery.site.lua"), "w") as f:
+        f.write('server = { max_connections_per_ip = 4 }\n')
+    s = Server("models:/cancer@champion")
+    socks = []
+    try:
+        for _ in range(4):
+            # Kept alive after one answer: surely accepted by the server.
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+            c.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b'{"live": true}' not in got:
+                more = c.recv(4096)
+                if not more:
+                    break
+                got += more
+            check(b'{"live": true}' in got, "kept-alive connection")
+            socks.append(c)
+        try:
+            st, _, _ = s.json("GET", "/v2/health/live")
+        except (OSError, http.client.HTTPException):
+            st = None
+        check(st is None, "a fifth connection from the address is refused")
+        for c in socks:
+            c.close()
+        socks = []
+        st, end = None, time.time() + DEADLINE
+        while st != 200 and time.time() < end:
+            try:
+                st, _, _ = s.json("GET", "/v2/health/live")
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)
+        check(st == 200, "served again once those closed")
+    finally:
+        for c in socks:
+            c.close()
+        check(s.stop() == 0, "exit 0")
+
+
+def v2_binary(dtype, values, shape, rid=None, binary_out=False, out=None):
+    """A binary tensor data extension request, byte for byte as Triton's
+    client writes it: the JSON header, then the raw little-endian tensor;
+    Inference-Header-Content-Length is the header's length."""
+    fmt = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i",
+           "BOOL": "?"}[dtype]
+    raw = struct.pack("<%d%s" % (len(values), fmt), *values)
+    hdr = {"inputs": [{"name": "input", "shape": shape, "datatype": dtype,
+                       "parameters": {"binary_data_size": len(raw)}}]}
+    if rid is not None:
+        hdr["id"] = rid
+    if out is not None:
+        hdr["outputs"] = out
+    elif binary_out:
+        hdr["outputs"] = [{"name": "output",
+                           "parameters": {"binary_data": True}}]
+    j = json.dumps(hdr).encode()
+    return j + raw, {"Inference-Header-Content-Length": str(len(j)),
+                     "Content-Type": "application/octet-stream"}
+
+
+def binary_answer(h, data):
+    """The JSON header and the output values of a binary answer."""
+    n = int(h["Inference-Header-Content-Length"])
+    doc = json.loads(data[:n])
+    size = doc["outputs"][0]["parameters"]["binary_data_size"]
+    raw = data[n:]
+    return doc, list(struct.unpack("<%dd" % (size // 8), raw)), len(raw)
+
+
+def case_binary():
+    s = Server("models:/cancer@champion")
+    try:
+        st, _, d = s.json("GET", "/v2")
+        check("binary_tensor_data" in d["extensions"], "extension listed")
+        _, x, _, _ = rows(64)
+        flat = [v for r in x for v in r]
+        st, _, want = s.json("POST", "/v2/models/cancer/infer",
+                             v2_body(flat, [64, 30], rid="j"))
+        check(st == 200, "JSON reference")
+        jout = want["outputs"][0]["data"]
+        # Binary in, JSON out: identical to the JSON path.
+        body, h = v2_binary("FP64", flat, [64, 30], rid="b-1")
+        st, hh, d = s.json("POST", "/v2/models/cancer/infer", body, h)
+        check(st == 200 and d["id"] == "b-1" and
+              d["outputs"][0]["data"] == jout and
+              d["outputs"][0]["shape"] == [64, 1],
+              "binary FP64 in, JSON out == JSON path: %d %r" % (st, d))
+        # Binary in, binary out.
+        body, h = v2_binary("FP64", flat, [64, 30], rid="b-2",
+                            binary_out=True)
+        st, hh, data = s.request("POST", "/v2/models/cancer/infer", body, h)
+        check(st == 200 and "Inference-Header-Content-Length" in hh,
+              "binary answer header: %d %r" % (st, hh))
+        if st == 200:
+            doc, vals, nraw = binary_answer(hh, data)
+            out = doc["outputs"][0]
+            check(doc["id"] == "b-2" and out["datatype"] == "FP64" and
+                  out["shape"] == [64, 1] and "data" not in out and
+                  out["parameters"]["binary_data_size"] == 64 * 8 and
+                  nraw == 64 * 8, "binary answer header: %r" % doc)
+            check(vals == jout, "binary out == JSON path, bit for bit")
+            check(hh.get("X-Request-Id") == "b-2", "X-Request-Id")
+        # JSON in, binary out (binary_data_output for all outputs).
+        st, hh, data = s.request(
+            "POST", "/v2/models/cancer/infer",
+            json.dumps(dict(v2_body(flat, [64, 30]),
+                            parameters={"binary_data_output": True})),
+            {"Content-Type": "application/json"})
+        check(st == 200 and binary_answer(hh, data)[1] == jout,
+              "JSON in, binary_data_output")
+        # Other datatypes agree with the same datatype in JSON.
+        ints = [int(v) for v in flat[:60]]
+        for dt, vals in (("FP32", flat[:60]), ("INT64", ints),
+                         ("INT32", ints), ("BOOL", [v > 1 for v in
+                                                    flat[:60]])):
+            st, _, dj = s.json("POST", "/v2/models/cancer/infer",
+                               v2_body(vals, [2, 30], dt))
+            body, h = v2_binary(dt, vals, [2, 30])
+            st2, _, db = s.json("POST", "/v2/models/cancer/infer", body, h)
+            check(st == 200 and st2 == 200 and
+                  dj["outputs"][0]["data"] == db["outputs"][0]["data"],
+                  "binary %s == JSON %s: %d %d" % (dt, dt, st, st2))
+        # Bad binary requests: 400 with a message, the server goes on.
+        body, h = v2_binary("FP64", flat, [64, 30])
+        bad = [
+            (body[:-8], h, "binary part has"),
+            (body + b"\0" * 8, h, "no input claims"),
+            (body, {"Inference-Header-Content-Length": str(len(body) + 1)},
+             "past the body"),
+            (body, {"Inference-Header-Content-Length": "12x"},
+             "Inference-Header-Content-Length"),
+            (body, {"Inference-Header-Content-Length": "5"},
+             "malformed JSON header"),
+            (body.replace(b'"binary_data_size": 15360',
+                          b'"binary_data_size": 15352'), h,
+             "needs 15360"),
+            (body[:int(h["Inference-Header-Content-Length"])], {},
+             "no binary part"),
+        ]
+        for b, hd, msg in bad:
+            st, _, d = s.json("POST", "/v2/models/cancer/infer", b, hd)
+            check(st == 400 and msg in (d or {}).get("error", ""),
+                  "bad binary (%s): %d %r" % (msg, st, d))
+        b2, h2 = v2_binary("BOOL", [True] * 30, [1, 30])
+        b2 = b2[:-1] + b"\x02"
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", b2, h2)
+        check(st == 400 and "BOOL" in d["error"], "BOOL byte 2: 400")
+        b3, h3 = v2_binary("FP64", [float("inf")] + flat[1:30], [1, 30])
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", b3, h3)
+        check(st == 400 and "infinite" in d["error"], "inf: 400")
+        b4, h4 = v2_binary("FP64", flat[:30], [1, 30],
+                           out=[{"name": "probs"}])
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", b4, h4)
+        check(st == 400 and "no output 'probs'" in d["error"],
+              "unknown requested output: 400")
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", body, h)
+        check(st == 200, "still serving")
+    finally:
+        check(s.stop() == 0, "exit 0")
+
+
+def case_batching():
+    # Concurrent 1-row requests from many connections, grouped by the
+    # batcher: each must get its own row's answer and id.
+    s = Server("models:/cancer@champion",
+               extra=["--batch", "max_rows=16,max_delay_us=2000",
+                      "--workers", "2"])
+    n_threads, per = 16, 25
+    ref = reference("models:/cancer/1", n_threads * per)
+    _, x, _, _ = rows(n_threads * per)
+    errors = []
+    done = [0]
+    lock = threading.Lock()
+
+    def client(t):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        try:
+            for k in range(per):
+                i = t * per + k
+                rid = "bt-%d" % i
+                if k % 5 == 4:          # two rows, and an /invocations
+                    body = json.dumps({"instances": [x[i], x[i]]})
+                    c.request("POST", "/invocations", body,
+                              {"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    d = json.loads(r.read())
+                    ok = (r.status == 200 and
+                          close(d["predictions"], [ref[i], ref[i]]))
+                else:
+                    body = json.dumps(v2_body(x[i], [1, 30], rid=rid))
+                    c.request("POST", "/v2/models/cancer/infer", body,
+                              {"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    d = json.loads(r.read())
+                    ok = (r.status == 200 and d.get("id") == rid and
+                          r.getheader("X-Request-Id") == rid and
+                          close(d["outputs"][0]["data"], [ref[i]]))
+                if not ok:
+                    with lock:
+                        errors.append((i, r.status, d))
+                with lock:
+                    done[0] += 1
+        except Exception as exc:        # noqa: BLE001
+            with lock:
+                errors.append(("exception", repr(exc)))
+        finally:
+            c.close()
+    try:
+        ts = [threading.Thread(target=client, args=(t,))
+              for t in range(n_threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(DEADLINE)
+        check(done[0] == n_threads * per and not errors,
+              "every batched request answered with its own rows: %d, %r" %
+              (done[0], errors[:3]))
+        # A bad request fails alone, and a request as big as a batch
+        # is predicted directly.
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body([1.0] * 29, [1, 29]))
+        check(st == 400, "bad request: 400")
+        big = [v for r in x[:20] for v in r]
+        st, _, d = s.json("POST", "/v2/models/cancer/infer",
+                          v2_body(big, [20, 30]))
+        check(st == 200 and close(d["outputs"][0]["data"], ref[:20]),
+              "20 rows (over max_rows) predicted directly")
+    finally:
+        check(s.stop() == 0, "exit 0 with batching")
+    p = run("serve", "models:/cancer@champion", "--batch", "max_delay_us=5",
+            ok=False)
+    check(p.returncode != 0 and "max_rows" in p.stderr,
+          "--batch without max_rows: %r" % p.stderr)
+    p = run("serve", "models:/cancer@champion", "--batch", "rows=5",
+            ok=False)
+    check(p.returncode != 0 and "unknown key" in p.stderr,
+          "--batch bad key: %r" % p.stderr)
+
+
 CASES = {"v2": case_v2, "invocations": case_invocations,
          "metrics": case_metrics, "bad_input": case_bad_input,
          "token": case_token, "alias_switch": case_alias_switch,
          "shutdown": case_shutdown, "check": case_check,
          "logging": case_logging, "feedback": case_feedback,
          "deployments": case_deployments, "canary": case_canary,
-         "shadow": case_shadow}
+         "shadow": case_shadow, "access_log": case_access_log,
+         "slow_clients": case_slow_clients, "binary": case_binary,
+         "batching": case_batching}
 
 SITE = tempfile.mkdtemp(prefix="orrery-serve-test-")
 ENV = dict(os.environ, ORRERY_SITE="")

@@ -1,0 +1,1 @@
+orrery.on_schedule("0 25 * * *", "../slow.lua")

@@ -1,0 +1,3 @@
+local orrery = require "orrery"
+orrery.on_new_data("toy", "../slow.lua")
+orrery.on_new_data("toy", "../slow.lua")

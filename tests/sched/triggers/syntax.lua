@@ -1,0 +1,2 @@
+local orrery = require "orrery"
+orrery.on_new_data("toy", "../slow.lua"
