@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include <orrery/status.h>
 #include <orrery/storage.h>
 
@@ -94,6 +96,12 @@ struct orri_ostep {
 };
 int orri_ostore_step_end(struct orri_ostore *s, const char *run,
                          const struct orri_ostep *st, struct orr_error *e);
+/* ORR_OK if step_id is a running `steps` row of step `name` in `run` (the
+ * row a runner began for a job that `orrery step` executes); ORR_EINVAL
+ * or ORR_ENOTFOUND saying what it is instead. */
+int orri_ostore_step_check(struct orri_ostore *s, const char *run,
+                           const char *name, int64_t step_id,
+                           struct orr_error *e);
 /* Mark a step running in orch_steps (so `orrery logs` can follow it). */
 int orri_ostore_step_running(struct orri_ostore *s, const char *run,
                              const char *name, int64_t step_id,
@@ -134,6 +142,7 @@ struct orri_cache_hit {
     uint64_t output_size;
     char     plugins[512];
     int64_t  step_id;
+    char     run[ORR_RUN_ID_SIZE];  /* the run that executed it          */
 };
 int orri_ostore_cache_get(struct orri_ostore *s, const char *key,
                           struct orri_cache_hit *out, struct orr_error *e);
@@ -141,6 +150,16 @@ int orri_ostore_cache_put(struct orri_ostore *s, const char *key,
                           const char *output, uint64_t output_size,
                           const char *plugins, const char *run,
                           int64_t step_id, struct orr_error *e);
+
+/* What a run logged so far: {"m": {metric: points}, "p": {param: value}}
+ * (a worker compares it before and after its step: see runner.c). */
+int orri_ostore_logged(struct orri_ostore *s, const char *run, json_t **out,
+                       struct orr_error *e);
+/* The digest of the "metrics" artifact step_id output (what the step
+ * logged, for cache hits); ORR_ENOTFOUND if it has none. */
+int orri_ostore_metrics_of(struct orri_ostore *s, int64_t step_id,
+                           char digest[ORR_DIGEST_HEX_LEN + 1],
+                           struct orr_error *e);
 
 /* The folder of per-step log files for a run, under the site's metadata
  * folder: DIR/logs/RUN.  Writes into out. */

@@ -19,6 +19,7 @@
  */
 #include "runner/runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 
 #include "core.h"
@@ -71,6 +73,15 @@ struct slot {
     char     plugins[384];
     uint32_t n_artifacts;
     struct slot_art art[SLOT_ARTIFACTS];
+    char     metrics[ORR_DIGEST_HEX_LEN + 1]; /* what it logged, or ""   */
+    uint64_t metrics_size;
+    /* A job submitted before its input ended (queued behind it in the
+     * same worker): the worker looks it up in the step cache first. */
+    int      lookup;                /* set by the runner                  */
+    double   t_begin;               /* monotonic ms the worker began it   */
+    int      cached;                /* the worker found a hit:            */
+    int64_t  hit_step;              /*   the execution it reuses          */
+    char     hit_run[ORR_RUN_ID_SIZE];
 };
 
 struct shared {
@@ -101,6 +112,14 @@ struct step {
     char                    key[ORR_DIGEST_HEX_LEN + 1];
     char                    log_path[4096];
     struct sopts            o;
+    int                     early;      /* submitted before its inputs
+                                           ended (Slurm afterok)           */
+    int                     reserved;   /* its row is begun, not submitted */
+    int                     array;      /* one task of an array job        */
+    int                     no_early;   /* the backend would not take it
+                                           before its inputs ended         */
+    int64_t                 hit_step;   /* cache hit: the execution reused */
+    char                    hit_run[ORR_RUN_ID_SIZE];
 };
 
 struct runner;
@@ -149,6 +168,15 @@ struct runner {
     size_t                 running;
     size_t                *live;        /* the running steps (`running`)   */
     size_t                 n_backoff;
+    int64_t                adopt_step_id; /* orrery step: the runner's row */
+    int                    no_after;    /* the backend has no `after`      */
+    int                    no_array;    /* nor job arrays                   */
+    int                    inproc;      /* the embedded pool (local) runs
+                                           jobs from copies of this process */
+    size_t                 scan0;       /* r->order before it: all done    */
+    size_t                *relog;       /* cache hits whose metrics and
+                                           params go into this run        */
+    size_t                 n_relog;
 };
 
 static double now_ms(void)
@@ -568,7 +596,8 @@ static int link_steps(struct runner *r, struct orr_error *e)
     r->dep_pool = calloc(total ? total : 1, sizeof *r->dep_pool);
     r->ready = calloc(r->n, sizeof *r->ready);
     r->live = calloc(r->n, sizeof *r->live);
-    if (!r->dep_pool || !r->ready || !r->live)
+    r->relog = calloc(r->n, sizeof *r->relog);
+    if (!r->dep_pool || !r->ready || !r->live || !r->relog)
         return orr_fail(e, ORR_ENOMEM, "out of memory");
     for (size_t i = 0; i < r->n; i++)
         for (size_t k = 0; k < r->steps[i].n_inputs; k++)
@@ -759,6 +788,180 @@ static void on_sigterm(int sig)
                                          LUA_MASKCOUNT, 1);
 }
 
+/* Store a step's value.  Many steps return the same small value (nil,
+ * true, a count): a blob that exists already is not written again, since
+ * a put creates and removes a temporary file even when it deduplicates,
+ * and allocating inodes dominated the cost of a no-op step. */
+static int put_value(struct runner *r, const char *json, size_t len,
+                     char digest[ORR_DIGEST_HEX_LEN + 1], struct orr_error *e)
+{
+    struct orri_sha256 c;
+    struct orr_blob_info info;
+    struct orr_error se = {0};
+    orri_sha256_init(&c);
+    orri_sha256_update(&c, json, len);
+    orri_sha256_hex(&c, digest);
+    if (!orr_storage_stat(r->st, digest, &info, &se) && info.size == len)
+        return ORR_OK;
+    return orr_storage_put_buf(r->st, json, len, digest, e);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- what a step logged, for cache hits ---------------------------------
+ *
+ * A step served from the cache does not run, so the metrics and params
+ * it logged would be missing from the new run.  Metrics are not linked
+ * to steps in the schema, so the process that runs a step compares what
+ * the run logged before and after it: params new or changed, and the
+ * points (logged since the step began) of series that grew.  That is
+ * stored as a "metrics" artifact output by the step ({"params": {k: v},
+ * "metrics": {k: [[step, value], ...]}}), which a cache hit copies with
+ * the other outputs and re-logs into the new run (tag orrery.cached.STEP
+ * = the run it comes from).  Steps of one run logging into the same run
+ * at the same time cannot be told apart this way: a point another step
+ * logged meanwhile counts for both (docs/orchestration.md). */
+static json_t *logged_before(struct runner *r)
+{
+    struct orr_error e = {0};
+    json_t *out = NULL;
+    if (!r->os && orri_ostore_open(&r->os, orr_core_site(r->core)->db_path,
+                                   &e))
+        return NULL;            /* the step runs; its cache hits re-log none */
+    if (orri_ostore_logged(r->os, r->run.id, &out, &e))
+        return NULL;
+    return out;
+}
+
+struct point_ctx {
+    json_t *arr;
+    int64_t since;
+};
+
+static int take_point(void *ud, const struct orr_metric_point *p)
+{
+    struct point_ctx *c = ud;
+    if (p->time_ms >= c->since && isfinite(p->value))
+        json_array_append_new(c->arr, json_pack("[I, f]", (json_int_t)p->step,
+                                                p->value));
+    return 0;
+}
+
+static void logged_by_step(struct runner *r, struct slot *sl, json_t *before,
+                           int64_t since)
+{
+    struct orr_error e = {0};
+    json_t *after = NULL, *doc = NULL;
+    json_t *params = json_object(), *metrics = json_object();
+    char *text = NULL;
+    const char *k;
+    json_t *v;
+    if (!params || !metrics || orri_ostore_logged(r->os, r->run.id, &after,
+                                                  &e))
+        goto done;
+    json_t *bp = json_object_get(before, "p"), *bm = json_object_get(before,
+                                                                     "m");
+    json_object_foreach(json_object_get(after, "p"), k, v) {
+        json_t *old = json_object_get(bp, k);
+        if (!old || !json_equal(old, v))
+            json_object_set(params, k, v);
+    }
+    json_object_foreach(json_object_get(after, "m"), k, v) {
+        if (json_integer_value(v) <= json_integer_value(json_object_get(bm,
+                                                                        k)))
+            continue;
+        struct point_ctx c = {json_array(), since};
+        if (c.arr && !orr_meta_metric_series(r->run.meta, r->run.id, k,
+                                             take_point, &c, &e) &&
+            json_array_size(c.arr))
+            json_object_set(metrics, k, c.arr);
+        json_decref(c.arr);
+    }
+    if (!json_object_size(params) && !json_object_size(metrics))
+        goto done;
+    doc = json_pack("{s:O, s:O}", "metrics", metrics, "params", params);
+    text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (text && !put_value(r, text, strlen(text), sl->metrics, &e))
+        sl->metrics_size = strlen(text);
+    else
+        sl->metrics[0] = '\0';
+done:
+    free(text);
+    json_decref(doc);
+    json_decref(after);
+    json_decref(params);
+    json_decref(metrics);
+}
+
+/* Log what cache hits logged when they ran into this run.  Outside the
+ * orchestration store's transaction: the metadata connection writes. */
+static void relog(struct runner *r)
+{
+    for (size_t q = 0; q < r->n_relog; q++) {
+        struct step *s = &r->steps[r->relog[q]];
+        struct orr_error e = {0};
+        char digest[ORR_DIGEST_HEX_LEN + 1];
+        void *data = NULL;
+        size_t n = 0;
+        json_t *doc = NULL;
+        if (orri_ostore_metrics_of(r->os, s->hit_step, digest, &e) ||
+            orr_storage_get_buf(r->st, digest, VALUE_MAX, &data, &n, &e) ||
+            !(doc = json_loadb(data, n, 0, NULL))) {
+            free(data);
+            continue;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(doc, "params"), k, v)
+            if (json_is_string(v))
+                orr_meta_log_param(r->meta, r->run.id, k,
+                                   json_string_value(v), &e);
+        json_object_foreach(json_object_get(doc, "metrics"), k, v) {
+            size_t idx;
+            json_t *pt;
+            json_array_foreach(v, idx, pt)
+                orr_meta_log_metric(r->meta, r->run.id, k,
+                                    json_number_value(json_array_get(pt, 1)),
+                                    (int64_t)json_integer_value(
+                                        json_array_get(pt, 0)), &e);
+        }
+        char tag[300];
+        snprintf(tag, sizeof tag, "orrery.cached.%s", s->rep->name);
+        orr_meta_set_tag(r->meta, r->run.id, tag, s->hit_run, &e);
+        json_decref(doc);
+        free(data);
+    }
+    r->n_relog = 0;
+}
+
+/* A job queued behind its input (the pool's `after`): its cache key
+ * needs that input's output, so the worker looks it up (read only; the
+ * runner records the hit). */
+static int worker_cache_hit(struct runner *r, size_t i)
+{
+    struct slot *sl = &r->sh->slots[i];
+    struct orri_cache_hit hit;
+    struct orr_error e = {0};
+    struct orr_blob_info info;
+    char key[ORR_DIGEST_HEX_LEN + 1];
+    cache_key(r, i, key);
+    if (orri_ostore_cache_get(r->os, key, &hit, &e) ||
+        !plugins_match(r, hit.plugins) ||
+        orr_storage_stat(r->st, hit.output, &info, &e))
+        return 0;
+    memcpy(sl->output, hit.output, sizeof sl->output);
+    sl->output_size = hit.output_size;
+    sl->hit_step = hit.step_id;
+    memcpy(sl->hit_run, hit.run, sizeof sl->hit_run);
+    sl->cached = 1;
+    return 1;
+}
+
 static int invoke_step(void *ctx, struct orr_error *e)
 {
     struct job *job = ctx;
@@ -772,9 +975,13 @@ static int invoke_step(void *ctx, struct orr_error *e)
     char *json = NULL;
     size_t len = 0;
 
+    json_t *before = NULL;
+    int64_t t_wall = wall_ms();
+    sl->t_begin = now_ms();
     sl->failed = 0;
     sl->error[0] = '\0';
     sl->output[0] = '\0';
+    sl->metrics[0] = '\0';
     sl->n_artifacts = 0;
     /* This process's own metadata connection (opened lazily, after the
      * fork: never the runner's). */
@@ -797,6 +1004,12 @@ static int invoke_step(void *ctx, struct orr_error *e)
     }
     lua_sethook(L, NULL, 0, 0);
     memcpy(r->run.id, r->sh->run_id, sizeof r->run.id);
+    before = logged_before(r);
+    sl->cached = 0;
+    if (sl->lookup && r->os && worker_cache_hit(r, job->i)) {
+        rc = ORR_OK;            /* reused: the runner records the hit    */
+        goto done;
+    }
     r->run.core = r->core;
     r->current = job->i;
     r->run.step_id = sl->step_id;
@@ -836,7 +1049,7 @@ static int invoke_step(void *ctx, struct orr_error *e)
         orr_error_prefix(e, "returned a value that cannot be stored");
         goto done;
     }
-    rc = orr_storage_put_buf(r->st, json, len, sl->output, e);
+    rc = put_value(r, json, len, sl->output, e);
     if (rc) {
         orr_error_prefix(e, "storing the value it returned");
         sl->output[0] = '\0';
@@ -844,8 +1057,11 @@ static int invoke_step(void *ctx, struct orr_error *e)
     }
     sl->output_size = len;
     rc = orr_meta_flush(r->run.meta, e);
+    if (!rc && before)
+        logged_by_step(r, sl, before, t_wall);
     plugin_list(r->core, sl->plugins, sizeof sl->plugins);
 done:
+    json_decref(before);
     if (rc && r->run.meta) {
         struct orr_error fe = {0};
         orr_meta_flush(r->run.meta, &fe);   /* keep what it logged */
@@ -902,6 +1118,10 @@ static void push_ready(struct runner *r, size_t i)
     r->ready[r->ready_tail++ % r->n] = i;
 }
 
+static const struct orr_orchestrator_ops *orch_ops(struct runner *r);
+static void unlive(struct runner *r, size_t i);
+static void check_job(struct runner *r, size_t i);
+
 /* Final state of step i; dependents become ready or are skipped. */
 static void finish(struct runner *r, size_t i, enum orr_step_status st)
 {
@@ -934,6 +1154,18 @@ static void finish(struct runner *r, size_t i, enum orr_step_status st)
     }
     for (size_t k = 0; k < s->n_deps; k++) {
         struct step *d = &r->steps[s->deps[k]];
+        if (d->state == S_RUNNING && d->early &&
+            s->rep->status != ORR_STEP_SUCCEEDED && !r->cancelled) {
+            /* Submitted with afterok on this step's job: the backend
+             * cancels it (or has); it never ran. */
+            struct orr_error ce = {0};
+            orch_ops(r)->cancel(r->orch->self, d->job_id, &ce);
+            unlive(r, s->deps[k]);
+            free(d->rep->skipped_because);
+            d->rep->skipped_because = strdup(s->rep->name);
+            finish(r, s->deps[k], ORR_STEP_SKIPPED);
+            continue;
+        }
         if (d->state != S_WAIT)
             continue;
         if (s->rep->status == ORR_STEP_SUCCEEDED) {
@@ -959,10 +1191,19 @@ static int try_cache(struct runner *r, size_t i)
     if (!plugins_match(r, hit.plugins) ||
         orr_storage_stat(r->st, hit.output, &info, &e))
         return 0;
-    if (orri_ostore_step_begin(r->os, r->run.id, s->rep->name, &s->step_id,
-                               &e) ||
-        orri_ostore_copy_outputs(r->os, hit.step_id, s->step_id, &e))
+    if (r->adopt_step_id > 0)
+        s->step_id = r->adopt_step_id;      /* the submitter's row       */
+    else if (!s->reserved &&
+             orri_ostore_step_begin(r->os, r->run.id, s->rep->name,
+                                    &s->step_id, &e))
         return 0;
+    s->reserved = 0;
+    if (orri_ostore_copy_outputs(r->os, hit.step_id, s->step_id, &e))
+        return 0;
+    s->hit_step = hit.step_id;
+    memcpy(s->hit_run, hit.run, sizeof s->hit_run);
+    if (r->relog && strcmp(hit.run, r->run.id))
+        r->relog[r->n_relog++] = i;
     memcpy(s->rep->output, hit.output, sizeof s->rep->output);
     memcpy(r->sh->slots[i].output, hit.output, sizeof hit.output);
     s->rep->output_size = hit.output_size;
@@ -986,10 +1227,20 @@ static void start(struct runner *r, size_t i)
     s->t0 = now_ms();
     if (s->t_first == 0)
         s->t_first = s->t0;
-    if (orri_ostore_step_begin(r->os, r->run.id, s->rep->name, &s->step_id,
-                               &e) ||
-        orri_ostore_step_running(r->os, r->run.id, s->rep->name, s->step_id,
-                                 s->rep->attempts, &e)) {
+    int rc = ORR_OK;
+    if (r->adopt_step_id > 0) {
+        /* `orrery step` of a job the runner submitted: its row. */
+        s->step_id = r->adopt_step_id;
+    } else {
+        if (!s->reserved)
+            rc = orri_ostore_step_begin(r->os, r->run.id, s->rep->name,
+                                        &s->step_id, &e);
+        s->reserved = 0;
+        if (!rc)
+            rc = orri_ostore_step_running(r->os, r->run.id, s->rep->name,
+                                          s->step_id, s->rep->attempts, &e);
+    }
+    if (rc) {
         note_failure(r, i, e.code, e.msg);
         finish(r, i, ORR_STEP_FAILED);
         return;
@@ -1013,57 +1264,172 @@ static void unlive(struct runner *r, size_t i)
         }
 }
 
-static void submit(struct runner *r, size_t i)
+/* The jobs step i must wait for: those of its inputs still running. */
+static size_t after_ids(struct runner *r, size_t i, const char **after)
 {
     struct step *s = &r->steps[i];
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_inputs; k++) {
+        struct step *in = &r->steps[s->inputs[k]];
+        int dup = 0;
+        if (in->state != S_RUNNING)
+            continue;
+        for (size_t m = 0; m < n && !dup; m++)
+            dup = !strcmp(after[m], in->job_id);
+        if (!dup)
+            after[n++] = in->job_id;
+    }
+    return n;
+}
+
+/* Put a unit the backend could not take (no `after`, no arrays) back:
+ * its rows stay begun for the attempt that follows. */
+static void unsubmit(struct runner *r, const size_t *g, size_t k)
+{
+    for (size_t m = 0; m < k; m++) {
+        size_t i = g[m];
+        struct step *s = &r->steps[i];
+        unlive(r, i);
+        s->rep->attempts--;
+        s->reserved = 1;
+        s->array = 0;
+        s->log_path[0] = '\0';
+        if (s->early) {
+            s->early = 0;
+            s->t_first = 0;
+            s->state = S_WAIT;
+            s->waiting = 0;
+            for (size_t q = 0; q < s->n_inputs; q++) {
+                struct step *in = &r->steps[s->inputs[q]];
+                s->waiting += !(in->state == S_DONE &&
+                                in->rep->status == ORR_STEP_SUCCEEDED);
+            }
+            if (!s->waiting)
+                push_ready(r, i);
+        } else {
+            push_ready(r, i);
+        }
+    }
+}
+
+/* Hand steps g[0..k) (begun by start) to the orchestrator as one job: a
+ * job array when k > 1 (a sweep's trials: same inputs, same options),
+ * with `after` when inputs still run (the backend orders them).  The
+ * job's argv is what runs elsewhere: `orrery step RUN STEP... --step-id
+ * ID,...` records into the rows begun here. */
+static void submit_group(struct runner *r, const size_t *g, size_t k)
+{
+    struct step *s = &r->steps[g[0]];
     struct orr_error e = {0};
-    const char *argv[] = {"orrery", "step", r->run.id, s->rep->name, NULL};
+    struct orr_buf ids = ORR_BUF_INIT, arr_log = ORR_BUF_INIT;
+    const char **argv = calloc(k + 10, sizeof *argv);
+    const char **after = calloc(s->n_inputs + 1, sizeof *after);
     const char *envp[] = {"ORRERY_ISOLATE=1", NULL};
     double limit = s->o.timeout_s > 0 ? s->o.timeout_s : s->o.time_s;
+    int rc = ORR_OK;
+    size_t n = 0;
+    for (size_t m = 0; m < k && !rc; m++)
+        rc = orri_buf_printf(&ids, "%s%lld", m ? "," : "",
+                             (long long)r->steps[g[m]].step_id);
+    if (!rc && k > 1)
+        rc = orri_buf_printf(&arr_log, "%s/array-%lld.log", r->log_dir,
+                             (long long)s->step_id);
+    if (rc || !argv || !after) {
+        rc = orr_fail(&e, ORR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    argv[n++] = "orrery";
+    argv[n++] = "step";
+    argv[n++] = r->run.id;
+    for (size_t m = 0; m < k; m++)
+        argv[n++] = r->steps[g[m]].rep->name;
+    argv[n++] = "--step-id";
+    argv[n++] = ids.data;
+    if (k > 1) {                /* each task's output to its step's log   */
+        argv[n++] = "--log-dir";
+        argv[n++] = r->log_dir;
+    }
+    int lookup = s->early && !r->opt->no_cache && !r->opt->reproduce &&
+                 s->o.cache;
+    if (lookup)
+        argv[n++] = "--cache";  /* its key needs its inputs' outputs      */
+    r->sh->slots[g[0]].lookup = lookup && k == 1;
+    argv[n] = NULL;
     struct orr_job_spec spec = {
         .size = sizeof spec,
         .run_id = r->run.id,
         .step = s->rep->name,
         .argv = argv,
         .envp = s->o.isolate ? envp : NULL,
-        .log_path = s->log_path,
-        .invoke = invoke_step,
-        .invoke_ctx = &r->jobs[i],
+        .log_path = k > 1 ? arr_log.data : s->log_path,
+        .invoke = k > 1 ? NULL : invoke_step,
+        .invoke_ctx = &r->jobs[g[0]],
         .cpus = s->o.cpus,
         .memory_mb = s->o.memory_mb,
         .gpus = s->o.gpus,
         .time_limit_s = limit > 0 ? (uint64_t)ceil(limit) : 0,
+        .after = after,
+        .n_after = s->early ? after_ids(r, g[0], after) : 0,
+        .array_size = k > 1 ? (unsigned)k : 0,
     };
-    emit(r, ORR_EV_STEP_RUNNING, i, NULL);
-    if (orch_ops(r)->submit(r->orch->self, &spec, s->job_id, &e)) {
-        orr_error_prefix(&e, "%s orchestrator", r->orch->backend->name);
-        unlive(r, i);
-        note_failure(r, i, e.code, e.msg);
-        finish(r, i, ORR_STEP_FAILED);
+    rc = orch_ops(r)->submit(r->orch->self, &spec, s->job_id, &e);
+    if (rc == ORR_EUNSUPPORTED && (spec.n_after || k > 1)) {
+        /* The interface's contract: submit in order instead (the pool
+         * takes `after` in some cases only: this step goes in order). */
+        if (r->inproc)
+            s->no_early |= spec.n_after > 0;
+        else
+            r->no_after |= spec.n_after > 0;
+        r->no_array |= k > 1;
+        unsubmit(r, g, k);
+        goto done;
     }
+    if (rc)
+        orr_error_prefix(&e, "%s orchestrator", r->orch->backend->name);
+    for (size_t m = 1; m < k && !rc; m++)
+        memcpy(r->steps[g[m]].job_id, s->job_id, sizeof s->job_id);
+    for (size_t m = 0; m < k && !rc; m++)
+        emit(r, ORR_EV_STEP_RUNNING, g[m], NULL);
+fail:
+    for (size_t m = 0; rc && m < k; m++) {
+        unlive(r, g[m]);
+        note_failure(r, g[m], e.code, e.msg);
+        finish(r, g[m], ORR_STEP_FAILED);
+    }
+done:
+    free(argv);
+    free(after);
+    orri_buf_free(&ids);
+    orri_buf_free(&arr_log);
 }
 
 /* A job that ran its argv elsewhere (`orrery step` on a Slurm node)
  * reports through the orchestration store, not through the slot. */
-static void remote_result(struct runner *r, size_t i)
+static int remote_result(struct runner *r, size_t i)
 {
     struct slot *sl = &r->sh->slots[i];
     struct orri_ostep_rec rec;
     struct orr_error e = {0};
-    if (sl->output[0] ||
-        orri_ostore_step_get(r->os, r->run.id, r->steps[i].rep->name, &rec,
-                             &e))
-        return;
+    if (sl->output[0])
+        return 1;
+    if (orri_ostore_step_get(r->os, r->run.id, r->steps[i].rep->name, &rec,
+                             &e) || rec.step_id != r->steps[i].step_id)
+        return 0;               /* not this attempt's record              */
     if (!strcmp(rec.status, "succeeded") && rec.output[0]) {
         memcpy(sl->output, rec.output, sizeof sl->output);
         sl->output_size = rec.output_size;
         sl->failed = 0;
         sl->error[0] = '\0';
+        /* A job submitted early looked itself up in the cache. */
+        r->steps[i].rep->cached = rec.cached;
         plugin_list(r->core, sl->plugins, sizeof sl->plugins);
-    } else if (!strcmp(rec.status, "failed") && rec.error[0]) {
+        return 1;
+    }
+    if (!strcmp(rec.status, "failed") && rec.error[0]) {
         sl->failed = 1;
         snprintf(sl->error, sizeof sl->error, "%s", rec.error);
     }
+    return 0;
 }
 
 /* The job of step i ended: record it, retry it or fail it. */
@@ -1072,11 +1438,48 @@ static void ended(struct runner *r, size_t i, const struct orr_job_status *js)
     struct step *s = &r->steps[i];
     struct slot *sl = &r->sh->slots[i];
     struct orr_error e = {0};
+    if (s->early && js->state == ORR_JOB_CANCELLED && !r->cancelled) {
+        /* Slurm cancels a job whose afterok can never hold: an input
+         * failed.  End the inputs first: that skips this step. */
+        for (size_t k = 0; k < s->n_inputs && s->state == S_RUNNING; k++)
+            if (r->steps[s->inputs[k]].state == S_RUNNING)
+                check_job(r, s->inputs[k]);
+        if (s->state != S_RUNNING)
+            return;
+    }
     unlive(r, i);
+    if (s->early && sl->t_begin > s->t0) {
+        /* Queued behind its input: its time starts when it did. */
+        if (s->t_first == s->t0)
+            s->t_first = sl->t_begin;
+        s->t0 = sl->t_begin;
+    }
+    int remote_ok = 0;
     if (js->state != ORR_JOB_CANCELLED && !r->cancelled)
-        remote_result(r, i);
+        remote_ok = remote_result(r, i);
     store_log(r, i);
-    if (js->state == ORR_JOB_SUCCEEDED && !sl->failed && sl->output[0]) {
+    if (s->early)               /* its inputs' outputs are known now      */
+        cache_key(r, i, s->key);
+    if (js->state == ORR_JOB_SUCCEEDED && sl->cached && !sl->failed &&
+        sl->output[0]) {
+        /* The worker found it in the cache: record it as a hit. */
+        if (orri_ostore_copy_outputs(r->os, sl->hit_step, s->step_id, &e)) {
+            note_failure(r, i, e.code, e.msg);
+            finish(r, i, ORR_STEP_FAILED);
+            return;
+        }
+        s->hit_step = sl->hit_step;
+        memcpy(s->hit_run, sl->hit_run, sizeof s->hit_run);
+        if (strcmp(s->hit_run, r->run.id))
+            r->relog[r->n_relog++] = i;
+        memcpy(s->rep->output, sl->output, sizeof s->rep->output);
+        s->rep->output_size = sl->output_size;
+        s->rep->cached = 1;
+        finish(r, i, ORR_STEP_SUCCEEDED);
+        return;
+    }
+    if ((js->state == ORR_JOB_SUCCEEDED || (s->array && remote_ok)) &&
+        !sl->failed && sl->output[0]) {
         memcpy(s->rep->output, sl->output, sizeof s->rep->output);
         s->rep->output_size = sl->output_size;
         char what[300];
@@ -1091,7 +1494,11 @@ static void ended(struct runner *r, size_t i, const struct orr_job_status *js)
         if (!rc)
             rc = orri_ostore_event(r->os, s->step_id, 1, sl->output,
                                    sl->output_size, "value", what, &e);
-        if (!rc && s->o.cache && s->key[0])
+        snprintf(what, sizeof what, "%s.metrics.json", s->rep->name);
+        if (!rc && sl->metrics[0])
+            rc = orri_ostore_event(r->os, s->step_id, 1, sl->metrics,
+                                   sl->metrics_size, "metrics", what, &e);
+        if (!rc && s->o.cache && s->key[0] && !s->rep->cached)
             rc = orri_ostore_cache_put(r->os, s->key, sl->output,
                                        sl->output_size, sl->plugins,
                                        r->run.id, s->step_id, &e);
@@ -1205,7 +1612,21 @@ static void check_job(struct runner *r, size_t i)
     }
     if (js.state == ORR_JOB_PENDING || js.state == ORR_JOB_RUNNING)
         return;
-    ended(r, i, &js);
+    if (!s->array) {
+        ended(r, i, &js);
+        return;
+    }
+    /* Every task of the array job ended: each step of it. */
+    char id[ORR_JOB_ID_SIZE];
+    memcpy(id, s->job_id, sizeof id);
+    for (size_t k = 0; k < r->running;) {
+        size_t m = r->live[k];
+        if (r->steps[m].array && !strcmp(r->steps[m].job_id, id) &&
+            r->steps[m].state == S_RUNNING)
+            ended(r, m, &js);   /* unlive moves another step to k        */
+        if (k < r->running && r->live[k] == m)
+            k++;
+    }
 }
 
 static void cancel_all(struct runner *r)
@@ -1227,6 +1648,96 @@ static void cancel_all(struct runner *r)
         }
     }
     run_failure(r, ORR_ECANCELED, "the run was cancelled");
+}
+
+/* A step that can be submitted before its inputs end: every input
+ * succeeded or runs as a job without retries (a retry would need this
+ * step resubmitted), at least one runs. */
+static int early_ok(struct runner *r, size_t i)
+{
+    struct step *s = &r->steps[i];
+    int running = 0;
+    if (s->state != S_WAIT || s->rep->attempts || r->cancelled ||
+        s->no_early)
+        return 0;
+    /* The pool queues a plain step behind one running step. */
+    if (r->inproc && (s->o.isolate || s->o.memory_mb || s->o.timeout_s > 0 ||
+                      s->o.time_s > 0))
+        return 0;
+    for (size_t k = 0; k < s->n_inputs; k++) {
+        struct step *in = &r->steps[s->inputs[k]];
+        if (in->state == S_DONE && in->rep->status == ORR_STEP_SUCCEEDED)
+            continue;
+        if (in->state != S_RUNNING || in->o.retries || (r->inproc && running))
+            return 0;
+        running = 1;
+    }
+    return running;
+}
+
+/* The trial number of a sweep's step name "NAME[n]": length of NAME, or
+ * 0 when the name has another form. */
+static size_t trial_prefix(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 4 || name[n - 1] != ']')
+        return 0;
+    size_t d = n - 1;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    if (d == n - 1 || d < 2 || name[d - 1] != '[')
+        return 0;
+    return d - 1;
+}
+
+/* 1 if steps a and b (begun in one round) can be tasks of one job array:
+ * trials of one sweep, same inputs, same options, both early or not. */
+static int same_array(struct runner *r, size_t a, size_t b)
+{
+    struct step *x = &r->steps[a], *y = &r->steps[b];
+    size_t p = trial_prefix(x->rep->name);
+    if (r->no_array || !p || p != trial_prefix(y->rep->name) ||
+        strncmp(x->rep->name, y->rep->name, p) || x->early != y->early ||
+        x->n_inputs != y->n_inputs ||
+        memcmp(&x->o, &y->o, sizeof x->o) ||
+        x->state != S_RUNNING || y->state != S_RUNNING)
+        return 0;
+    for (size_t k = 0; k < x->n_inputs; k++)
+        if (x->inputs[k] != y->inputs[k])
+            return 0;
+    return 1;
+}
+
+/* Submit a unit of the round: a step, or the trials of a job array.  An
+ * early step whose input did not become a job (its submit failed or was
+ * put back) is put back too. */
+static void submit_unit(struct runner *r, size_t *g, size_t k)
+{
+    struct step *s = &r->steps[g[0]];
+    for (size_t q = 0; s->early && q < s->n_inputs; q++) {
+        struct step *in = &r->steps[s->inputs[q]];
+        if (!(in->state == S_DONE && in->rep->status == ORR_STEP_SUCCEEDED) &&
+            !(in->state == S_RUNNING && in->job_id[0])) {
+            unsubmit(r, g, k);
+            return;
+        }
+    }
+    for (size_t q = 0; q < k; q++)
+        r->steps[g[q]].array = k > 1;
+    submit_group(r, g, k);
+}
+
+/* Submit the steps begun in this round, trials of a sweep as arrays. */
+static void submit_all(struct runner *r, size_t *batch, size_t nb)
+{
+    for (size_t k = 0; k < nb;) {
+        size_t g = 1;
+        while (k + g < nb && same_array(r, batch[k], batch[k + g]))
+            g++;
+        if (r->steps[batch[k]].state == S_RUNNING)
+            submit_unit(r, batch + k, g);
+        k += g;
+    }
 }
 
 static void execute(struct runner *r)
@@ -1285,18 +1796,46 @@ static void execute(struct runner *r)
             if (s->state == S_RUNNING)
                 batch[nb++] = i;
         }
+        /* Steps whose inputs are still running go now too when the
+         * backend orders jobs itself (Slurm afterok): a whole DAG is
+         * submitted at once.  Topological order: inputs before. */
+        while (r->scan0 < r->n && r->steps[r->order[r->scan0]].state == S_DONE)
+            r->scan0++;
+        for (size_t k = r->scan0; !r->no_after && k < r->n &&
+                                  r->running < cap; k++) {
+            size_t i = r->order[k];
+            if (!early_ok(r, i))
+                continue;
+            r->steps[i].early = 1;
+            start(r, i);
+            if (r->steps[i].state == S_RUNNING)
+                batch[nb++] = i;
+        }
+        /* The pool's workers start a step at once and need its row only
+         * when they write (they wait for this commit then): hand them the
+         * steps first, so the commit overlaps their work.  Elsewhere a
+         * job may start and read its row before submit returns: commit
+         * first. */
+        if (r->inproc)
+            submit_all(r, batch, nb);
         if (orri_ostore_commit(r->os, &e)) {
             run_failure(r, e.code, e.msg);
             for (size_t k = 0; k < nb; k++) {
+                struct step *s = &r->steps[batch[k]];
+                if (s->state != S_RUNNING)
+                    continue;
+                if (r->inproc)
+                    orch_ops(r)->cancel(r->orch->self, s->job_id, &e);
                 unlive(r, batch[k]);
                 note_failure(r, batch[k], e.code, e.msg);
-                r->steps[batch[k]].state = S_DONE;
-                r->steps[batch[k]].rep->status = ORR_STEP_FAILED;
+                s->state = S_DONE;
+                s->rep->status = ORR_STEP_FAILED;
             }
             nb = 0;
         }
-        for (size_t k = 0; k < nb; k++)
-            submit(r, batch[k]);
+        relog(r);
+        if (!r->inproc)
+            submit_all(r, batch, nb);
         if (r->running == 0 && !next_retry &&
             r->ready_head == r->ready_tail)
             break;
@@ -1339,7 +1878,8 @@ static void execute(struct runner *r)
                     more = 1;
             } else if (!ops->wait_any) {
                 for (size_t k = r->running; k-- > 0;)
-                    check_job(r, r->live[k]);
+                    if (k < r->running)
+                        check_job(r, r->live[k]);
             }
         }
     }
@@ -1357,6 +1897,7 @@ static void runner_free(struct runner *r)
     free(r->order);
     free(r->ready);
     free(r->live);
+    free(r->relog);
     free(r->dep_pool);
     free(r->script_text);
     free(r->params_json);
@@ -1503,6 +2044,27 @@ static void originals(struct runner *r, const char *run)
     }
 }
 
+/* Files of the log folder that are no step's log, once no step runs:
+ * the empty files idle local workers keep for their next step
+ * (`.spare-PID`, see plugins/orchestrator-local) and the output of job
+ * arrays' wrappers (`array-ID.log`: each task writes its step's log). */
+static void remove_spares(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4200];
+    while (d && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, ".spare-", 7) &&
+            strncmp(de->d_name, "array-", 6))
+            continue;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (n > 0 && (size_t)n < sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 ORR_API int orr_workflow_run(struct orr_core *core,
                              const struct orr_run_options *opt,
                              struct orr_run_report **out,
@@ -1594,6 +2156,10 @@ ORR_API int orr_workflow_run(struct orr_core *core,
     if (rc)
         goto fail;
     r.rep->orchestrator = strdup(r.orch->backend->name);
+    /* The embedded pool knows no arrays, and `after` only for a job
+     * queued behind one running job (orchestrator-local). */
+    r.inproc = !strcmp(r.orch->backend->name, "local");
+    r.no_array = r.inproc;
     if (opt->resume) {
         memcpy(r.run.id, opt->resume, sizeof r.run.id);
         rc = orri_ostore_run_reopen(r.os, r.run.id, e);
@@ -1681,6 +2247,7 @@ ORR_API int orr_workflow_run(struct orr_core *core,
         run_failure(&r, e2.code, e2.msg);
         r.rep->status = ORR_RUN_FAILED;
     }
+    remove_spares(r.log_dir);
     rmdir(r.log_dir);           /* empty once every log is stored        */
     r.rep->duration_ms = now_ms() - t0;
     emit(&r, ORR_EV_FINISHED, (size_t)-1, NULL);
@@ -1698,14 +2265,16 @@ fail:
     return rc;
 }
 
-ORR_API int orr_step_run(struct orr_core *core, const char *run_id,
-                         const char *step, int print_stderr,
+ORR_API int orr_step_run(struct orr_core *core,
+                         const struct orr_step_options *sopt,
                          char output[ORR_DIGEST_HEX_LEN + 1],
                          struct orr_error *e)
 {
     struct runner r = {0};
     struct orri_orun rec = {0};
     struct orr_run_options opt = {0};
+    const char *run_id = sopt->run_id, *step = sopt->step;
+    int print_stderr = sopt->print_stderr;
     int rc;
     output[0] = '\0';
     r.core = core;
@@ -1762,12 +2331,23 @@ ORR_API int orr_step_run(struct orr_core *core, const char *run_id,
     }
     s->o.retries = 0;           /* retrying is the submitter's business  */
     cache_key(&r, i, s->key);
+    if (sopt->step_id > 0) {
+        rc = orri_ostore_step_check(r.os, run_id, step, sopt->step_id, e);
+        if (rc)
+            goto done;
+        r.adopt_step_id = sopt->step_id;
+    }
     rc = orr_core_storage(core, &r.st, e);
     if (!rc)
         rc = orr_core_meta(core, &r.meta, e);
     if (rc)
         goto done;
     r.run.meta = r.meta;
+    if (sopt->cache && s->o.cache && try_cache(&r, i)) {
+        memcpy(output, s->rep->output, ORR_DIGEST_HEX_LEN + 1);
+        relog(&r);
+        goto done;
+    }
     start(&r, i);
     if (s->state != S_RUNNING) {
         rc = orr_fail(e, r.first_code, "%s", r.first_error);

@@ -154,8 +154,21 @@ ORR_API void orr_run_report_free(struct orr_run_report *r);   /* NULL ok */
  * storage, params from the run, inputs from the outputs its input steps
  * recorded; the output, log and lineage are recorded as for a pool
  * worker.  *output receives the value's digest. */
-ORR_API int orr_step_run(struct orr_core *core, const char *run_id,
-                         const char *step, int print_stderr,
+struct orr_step_options {
+    const char *run_id;
+    const char *step;
+    /* The `steps` row the submitting runner began for this execution, or
+     * 0: a new execution (and row) of its own.  With a row, the step
+     * checks the row is a running execution of STEP in RUN and records
+     * into it, so one execution is one row whichever process runs it. */
+    int64_t     step_id;
+    /* 1: look the step up in the step cache first (a job submitted before
+     * its inputs ended, whose key the runner could not compute). */
+    int         cache;
+    int         print_stderr;
+};
+ORR_API int orr_step_run(struct orr_core *core,
+                         const struct orr_step_options *opt,
                          char output[ORR_DIGEST_HEX_LEN + 1],
                          struct orr_error *e);
 

@@ -31,7 +31,8 @@ enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_RUN_PUT, Q_RUN_GET, Q_RUN_REOPEN,
     Q_STEP_INSERT, Q_STEP_END, Q_OSTEP_PUT, Q_OSTEP_RUNNING, Q_ART_INSERT,
     Q_ART_GET, Q_EVENT, Q_COPY, Q_OSTEP_GET, Q_OSTEP_NAMES, Q_CACHE_GET,
-    Q_CACHE_PUT, Q_COUNT
+    Q_CACHE_PUT, Q_STEP_CHECK, Q_LOGGED_M, Q_LOGGED_P, Q_METRICS_ART,
+    Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -88,8 +89,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_OSTEP_NAMES] =
         "SELECT name FROM orch_steps WHERE run_uuid = ?1 ORDER BY seq",
     [Q_CACHE_GET] =
-        "SELECT output, output_size, plugins, step_id FROM orch_cache"
-        " WHERE cache_key = ?1",
+        "SELECT output, output_size, plugins, step_id, run_uuid"
+        " FROM orch_cache WHERE cache_key = ?1",
     [Q_CACHE_PUT] =
         "INSERT INTO orch_cache (cache_key, output, output_size, plugins,"
         " run_uuid, step_id, created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)"
@@ -97,6 +98,19 @@ static const char *const sql[Q_COUNT] = {
         "  output_size = excluded.output_size, plugins = excluded.plugins,"
         "  run_uuid = excluded.run_uuid, step_id = excluded.step_id,"
         "  created_ms = excluded.created_ms",
+    [Q_STEP_CHECK] =
+        "SELECT s.name, s.status FROM steps s JOIN runs r ON r.id = s.run_id"
+        " WHERE s.id = ?1 AND r.uuid = ?2",
+    [Q_LOGGED_M] =
+        "SELECT k.name, s.n FROM metric_series s"
+        " JOIN metric_keys k ON k.id = s.key_id"
+        " WHERE s.run_id = (SELECT id FROM runs WHERE uuid = ?1)",
+    [Q_LOGGED_P] =
+        "SELECT key, value FROM run_params"
+        " WHERE run_id = (SELECT id FROM runs WHERE uuid = ?1)",
+    [Q_METRICS_ART] =
+        "SELECT a.digest FROM events e JOIN artifacts a ON a.id = e.artifact_id"
+        " WHERE e.step_id = ?1 AND e.direction = 1 AND a.kind = 'metrics'",
 };
 
 struct orri_ostore {
@@ -323,6 +337,37 @@ int orri_ostore_step_begin(struct orri_ostore *s, const char *run,
     return rc;
 }
 
+int orri_ostore_step_check(struct orri_ostore *s, const char *run,
+                           const char *name, int64_t step_id,
+                           struct orr_error *e)
+{
+    sqlite3_stmt *st = s->q[Q_STEP_CHECK];
+    sqlite3_bind_int64(st, 1, step_id);
+    bind_text(st, 2, run);
+    int rc = sqlite3_step(st);
+    int status = ORR_OK;
+    if (rc == SQLITE_ROW) {
+        const char *n = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (!n || strcmp(n, name))
+            status = orr_fail(e, ORR_EINVAL, "step row %lld of run %s is "
+                              "step '%s', not '%s'", (long long)step_id, run,
+                              n ? n : "?", name);
+        else if (!v || strcmp(v, "running"))
+            status = orr_fail(e, ORR_EINVAL, "step row %lld ('%s' of run "
+                              "%s) is %s, not a running execution",
+                              (long long)step_id, name, run, v ? v : "?");
+    } else if (rc == SQLITE_DONE) {
+        status = orr_fail(e, ORR_ENOTFOUND, "run %s has no step row %lld",
+                          run, (long long)step_id);
+    } else {
+        status = sqlfail(s, rc, e, "reading a step");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return status;
+}
+
 int orri_ostore_step_running(struct orri_ostore *s, const char *run,
                              const char *name, int64_t step_id,
                              int attempts, struct orr_error *e)
@@ -472,6 +517,7 @@ int orri_ostore_cache_get(struct orri_ostore *s, const char *key,
         out->output_size = (uint64_t)sqlite3_column_int64(st, 1);
         copy_col(out->plugins, sizeof out->plugins, st, 2);
         out->step_id = sqlite3_column_int64(st, 3);
+        copy_col(out->run, sizeof out->run, st, 4);
     } else if (rc == SQLITE_DONE) {
         status = ORR_ENOTFOUND;
     } else {
@@ -496,6 +542,65 @@ int orri_ostore_cache_put(struct orri_ostore *s, const char *key,
     sqlite3_bind_int64(st, 6, step_id);
     sqlite3_bind_int64(st, 7, now_ms());
     return run_q(s, Q_CACHE_PUT, e, "recording a cache entry");
+}
+
+/* Rows of a two-column query into obj[col 0] = col 1 (an integer when
+ * `integers`). */
+static int rows_into(struct orri_ostore *s, int q, const char *run,
+                     json_t *obj, int integers, struct orr_error *e)
+{
+    sqlite3_stmt *st = s->q[q];
+    bind_text(st, 1, run);
+    int rc, bad = 0;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        json_t *jv = integers ? json_integer(sqlite3_column_int64(st, 1))
+                              : json_string(v ? v : "");
+        bad = !k || json_object_set_new(obj, k, jv);
+    }
+    int status = bad ? orr_fail(e, ORR_ENOMEM, "out of memory") :
+                 rc == SQLITE_DONE ? ORR_OK :
+                 sqlfail(s, rc, e, "reading what a run logged");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return status;
+}
+
+int orri_ostore_logged(struct orri_ostore *s, const char *run, json_t **out,
+                       struct orr_error *e)
+{
+    json_t *m = json_object(), *p = json_object();
+    *out = json_pack("{s:o, s:o}", "m", m, "p", p);
+    if (!*out || !m || !p)
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    int rc = rows_into(s, Q_LOGGED_M, run, m, 1, e);
+    if (!rc)
+        rc = rows_into(s, Q_LOGGED_P, run, p, 0, e);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int orri_ostore_metrics_of(struct orri_ostore *s, int64_t step_id,
+                           char digest[ORR_DIGEST_HEX_LEN + 1],
+                           struct orr_error *e)
+{
+    sqlite3_stmt *st = s->q[Q_METRICS_ART];
+    sqlite3_bind_int64(st, 1, step_id);
+    int rc = sqlite3_step(st), status = ORR_OK;
+    digest[0] = '\0';
+    if (rc == SQLITE_ROW)
+        copy_col(digest, ORR_DIGEST_HEX_LEN + 1, st, 0);
+    else if (rc == SQLITE_DONE)
+        status = ORR_ENOTFOUND;
+    else
+        status = sqlfail(s, rc, e, "reading a step's metrics");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return status;
 }
 
 int orri_log_dir(char *out, size_t cap, const char *db_path, const char *run,

@@ -44,6 +44,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,8 +65,13 @@ struct zmsg {
     pid_t    pid;
 };
 
+/* No job to follow (jmsg.after). */
+#define NO_JOB UINT32_MAX
+
 struct jmsg {
     uint32_t       job;
+    uint32_t       after;       /* run only if this job (the worker's
+                                   previous one) succeeded, or NO_JOB     */
     orr_invoke_fn  fn;
     void          *ctx;
     char           log_path[4096];
@@ -93,6 +99,7 @@ struct worker {
     int   fd;
     int   isolate;
     long  job;                      /* index into jobs, -1 when idle      */
+    long  next;                     /* queued behind `job` (after it), -1 */
 };
 
 struct local {
@@ -137,19 +144,84 @@ static ssize_t recv_one(int fd, void *p, size_t n)
     return r;
 }
 
+/* A worker's log file outlives its steps while they print nothing:
+ * creating and removing a file per step allocates an inode each time,
+ * which ext4 makes slower the more files were deleted recently (it was
+ * most of a no-op step's cost).  The empty file waits under a hidden
+ * name beside the logs (`.spare-PID`), is renamed to the job's log path
+ * for the job (where `orrery logs --follow` finds it) and back when the
+ * job wrote nothing; a file with output stays for the runner to store. */
+struct spare {
+    int  fd;
+    char path[4096];
+};
+
+/* Open the job's log file at `path`: the spare renamed there, or new. */
+static int log_open(struct spare *sp, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) : 0;
+    if (sp->fd >= 0 && (strncmp(sp->path, path, dir) ||
+                        sp->path[dir] != '/' ||
+                        rename(sp->path, path) != 0)) {
+        unlink(sp->path);       /* another folder (run): start afresh    */
+        close(sp->fd);
+        sp->fd = -1;
+    }
+    if (sp->fd < 0) {
+        int n = slash ? snprintf(sp->path, sizeof sp->path, "%.*s/.spare-%ld",
+                                 (int)dir, path, (long)getpid())
+                      : snprintf(sp->path, sizeof sp->path, ".spare-%ld",
+                                 (long)getpid());
+        if (n < 0 || (size_t)n >= sizeof sp->path)
+            sp->path[0] = '\0';
+        return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
+    return sp->fd;
+}
+
+/* After the job: keep the file as the spare if it stayed empty. */
+static void log_close(struct spare *sp, int log, const char *path)
+{
+    struct stat st;
+    if (sp->path[0] && fstat(log, &st) == 0 && st.st_size == 0 &&
+        rename(path, sp->path) == 0) {
+        sp->fd = log;
+        return;
+    }
+    sp->fd = -1;
+    close(log);
+}
+
 static _Noreturn void worker_main(int fd, int isolate)
 {
     int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
+    struct spare sp = {.fd = -1};
     struct jmsg m;
+    uint32_t last_job = NO_JOB;
+    int last_rc = ORR_OK;
     for (;;) {
         ssize_t r = recv_one(fd, &m, sizeof m);
-        if (r != (ssize_t)sizeof m)
+        if (r != (ssize_t)sizeof m) {
+            if (sp.fd >= 0)
+                unlink(sp.path);
             _exit(0);           /* the runner closed: nothing left to do */
+        }
         m.log_path[sizeof m.log_path - 1] = '\0';
+        if (m.after != NO_JOB && (m.after != last_job || last_rc)) {
+            /* Queued behind a job that failed: never runs. */
+            struct jreply no = {.job = m.job, .rc = ORR_ECANCELED};
+            snprintf(no.msg, sizeof no.msg, "not run: the job it follows "
+                     "failed");
+            last_job = m.job;
+            last_rc = no.rc;
+            if (send_all(fd, &no, sizeof no) < 0)
+                _exit(0);
+            continue;
+        }
         int log = -1;
         if (m.log_path[0]) {
-            log = open(m.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                       0644);
+            log = log_open(&sp, m.log_path);
             if (log >= 0) {
                 fflush(stdout);
                 fflush(stderr);
@@ -161,12 +233,17 @@ static _Noreturn void worker_main(int fd, int isolate)
         struct jreply rep = {.job = m.job};
         rep.rc = m.fn(m.ctx, &e);
         memcpy(rep.msg, e.msg, sizeof rep.msg);
+        last_job = m.job;
+        last_rc = rep.rc;
         fflush(stdout);
         fflush(stderr);
         if (log >= 0) {
             dup2(out, STDOUT_FILENO);
             dup2(err, STDERR_FILENO);
-            close(log);
+            if (isolate)
+                close(log);
+            else
+                log_close(&sp, log, m.log_path);
         }
         if (send_all(fd, &rep, sizeof rep) < 0 || isolate)
             _exit(0);
@@ -308,6 +385,7 @@ static int spawn_worker(struct local *l, int isolate, uint64_t memory_mb,
     wk->fd = sv[0];
     wk->isolate = isolate;
     wk->job = -1;
+    wk->next = -1;
     *out = l->n_workers++;
     return ORR_OK;
 }
@@ -334,6 +412,8 @@ static void drop_worker(struct local *l, size_t w)
     l->workers[w] = l->workers[--l->n_workers];
     if (w < l->n_workers && l->workers[w].job >= 0)
         l->jobs[l->workers[w].job].worker = (int)w;
+    if (w < l->n_workers && l->workers[w].next >= 0)
+        l->jobs[l->workers[w].next].worker = (int)w;
 }
 
 static int local_open(void *self, const struct orr_cfg *cfg,
@@ -494,8 +574,8 @@ static int dispatch(struct local *l, struct job *j,
         if (rc)
             return rc;
     }
-    struct jmsg m = {.job = (uint32_t)(j - l->jobs), .fn = spec->invoke,
-                     .ctx = spec->invoke_ctx};
+    struct jmsg m = {.job = (uint32_t)(j - l->jobs), .after = NO_JOB,
+                     .fn = spec->invoke, .ctx = spec->invoke_ctx};
     if (spec->log_path) {
         size_t n = strlen(spec->log_path);
         if (n >= sizeof m.log_path)
@@ -622,6 +702,54 @@ child_fail:
     return ORR_OK;
 }
 
+/* A job that follows exactly one running warm-pool job: it is queued on
+ * that job's worker, which runs it right after (or answers "not run" if
+ * that job failed), with no round trip through the runner.  A chain of
+ * steps then runs back to back in one worker while the runner records
+ * the previous step.  Anything else with `after` is ORR_EUNSUPPORTED:
+ * the runner submits it once its inputs ended. */
+static int queue_after(struct local *l, const struct orr_job_spec *spec,
+                       char job_id[ORR_JOB_ID_SIZE], struct orr_error *e)
+{
+    struct job *prev = spec->n_after == 1 ? find_job(l, spec->after[0])
+                                          : NULL;
+    struct worker *wk = prev && prev->worker >= 0 &&
+                        prev->st.state == ORR_JOB_RUNNING
+                        ? &l->workers[prev->worker] : NULL;
+    if (!spec->invoke || spec->memory_mb || spec->time_limit_s ||
+        has_env(spec->envp, "ORRERY_ISOLATE=1") || !wk || wk->isolate ||
+        wk->job != (long)(prev - l->jobs) || wk->next >= 0 ||
+        prev->deadline > 0)
+        return H->fail(e, ORR_EUNSUPPORTED, "local: a job can only follow "
+                       "one running pool job (submit it once its inputs "
+                       "ended)");
+    size_t w = (size_t)prev->worker, p = (size_t)(prev - l->jobs);
+    struct job *j = new_job(l, e);
+    if (!j)
+        return ORR_ENOMEM;
+    prev = &l->jobs[p];         /* new_job may move the array            */
+    wk = &l->workers[w];
+    struct jmsg m = {.job = (uint32_t)(j - l->jobs), .after = (uint32_t)p,
+                     .fn = spec->invoke, .ctx = spec->invoke_ctx};
+    if (spec->log_path) {
+        size_t n = strlen(spec->log_path);
+        if (n >= sizeof m.log_path) {
+            l->n--;
+            return H->fail(e, ORR_EINVAL, "log path too long");
+        }
+        memcpy(m.log_path, spec->log_path, n + 1);
+    }
+    if (send_all(wk->fd, &m, sizeof m) != (ssize_t)sizeof m) {
+        l->n--;                 /* the worker is gone: its job will say  */
+        return H->fail(e, ORR_EUNSUPPORTED, "local: the worker of %s is "
+                       "gone", spec->after[0]);
+    }
+    wk->next = (long)(j - l->jobs);
+    j->worker = (int)w;
+    snprintf(job_id, ORR_JOB_ID_SIZE, "%s", j->id);
+    return ORR_OK;
+}
+
 static int local_submit(void *self, const struct orr_job_spec *spec,
                         char job_id[ORR_JOB_ID_SIZE], struct orr_error *e)
 {
@@ -629,6 +757,10 @@ static int local_submit(void *self, const struct orr_job_spec *spec,
     if (spec->size < offsetof(struct orr_job_spec, array_size))
         return H->fail(e, ORR_EINVAL, "job spec too old (size %zu)",
                        spec->size);
+    if (spec->array_size > 1)
+        return H->fail(e, ORR_EUNSUPPORTED, "local: no job arrays");
+    if (spec->n_after > 0)
+        return queue_after(l, spec, job_id, e);
     struct job *j = new_job(l, e);
     if (!j)
         return ORR_ENOMEM;
@@ -668,8 +800,17 @@ static void worker_event(struct local *l, size_t w)
         wk->job = -1;
         finished(l, j);
         if (!wk->isolate && j->st.state != ORR_JOB_CANCELLED &&
-            !j->timed_out)
+            !j->timed_out) {
+            if (wk->next >= 0) {    /* the worker reads it now           */
+                wk->job = wk->next;
+                wk->next = -1;
+                if (l->jobs[wk->job].st.state == ORR_JOB_PENDING)
+                    l->jobs[wk->job].st.state = ORR_JOB_RUNNING;
+                else            /* cancelled while queued: must not run  */
+                    kill(-wk->pid, SIGKILL);
+            }
             return;             /* warm again */
+        }
         kill(-wk->pid, SIGKILL);
         j = NULL;               /* its state is final already             */
     }
@@ -691,6 +832,17 @@ static void worker_event(struct local *l, size_t w)
             }
         }
         finished(l, j);
+    }
+    if (wk->next >= 0) {        /* queued behind: never started           */
+        struct job *q = &l->jobs[wk->next];
+        wk->next = -1;
+        q->worker = -1;
+        if (q->st.state == ORR_JOB_PENDING || q->st.state == ORR_JOB_RUNNING) {
+            q->st.state = ORR_JOB_LOST;
+            snprintf(q->st.reason, sizeof q->st.reason, "not run: the "
+                     "worker it was queued on ended");
+        }
+        finished(l, q);
     }
     drop_worker(l, w);
 }
@@ -800,6 +952,15 @@ static int local_cancel(void *self, const char *job_id, struct orr_error *e)
         return H->fail(e, ORR_ENOTFOUND, "no job %s", job_id);
     if (j->st.state != ORR_JOB_RUNNING && j->st.state != ORR_JOB_PENDING)
         return ORR_OK;
+    if (j->worker >= 0 &&
+        l->workers[j->worker].next == (long)(j - l->jobs)) {
+        /* Queued behind the worker's job, not started: that job runs on;
+         * this one is killed with the worker if it comes to start. */
+        j->st.state = ORR_JOB_CANCELLED;
+        snprintf(j->st.reason, sizeof j->st.reason, "cancelled");
+        finished(l, j);
+        return ORR_OK;
+    }
     pid_t pg = j->pid > 0 ? j->pid :
                j->worker >= 0 ? l->workers[j->worker].pid : 0;
     j->st.state = ORR_JOB_CANCELLED;

@@ -16,6 +16,15 @@ run() { "$bin" "$@" >out 2>err; rc=$?; }
 has() { grep -qF -- "$2" "$1"; }
 wait_file() { local i=0; while [ ! -e "$1" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done; }
 json() { python3 -c "import json,sys; d=json.load(open('out')); $1" ; }
+rows() {  # rows RUN -> "name:count ..." of the run's steps rows
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+d = sqlite3.connect(".orrery/orrery.db")
+q = ("select s.name, count(*) from steps s join runs r on r.id = s.run_id"
+     " where r.uuid = ? group by s.name order by s.name")
+print(" ".join("%s:%d" % r for r in d.execute(q, (sys.argv[1],))))
+PY
+}
 
 # --- caching: a second run executes nothing; editing c re-runs c and d ---
 cp "$wfs/diamond.lua" d.lua
@@ -142,6 +151,83 @@ return wf
 LUA
 run run cpus_check.lua
 [ $rc -eq 0 ] && ok cpus-in-ctx || bad cpus-in-ctx
+
+# --- a cached step's metrics and params are logged into the new run -----
+run run "$wfs/metrics.lua" --json
+id1=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+run run "$wfs/metrics.lua" --json
+id2=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+[ $rc -eq 0 ] && json 'assert all(s["cached"] for s in d["steps"]), d' &&
+  run runs show "$id2" --json && json '
+m, t = d["metrics"], d["tags"]
+assert m["loss"]["n"] == 3 and m["loss"]["last_step"] == 3 and m["loss"]["max"] == 1.0, m
+assert m["acc"]["last"] == 0.75 and m["acc"]["n"] == 1, m
+assert d["params"]["lr"] == "0.1", d["params"]
+assert t["orrery.cached.train"] == "'"$id1"'", t
+assert "orrery.cached.quiet" not in t, t' && ok cached-metrics || bad cached-metrics
+run runs show "$id2"
+[ $rc -eq 0 ] && has out "orrery.cached.train  $id1" && ok cached-metrics-shown || bad cached-metrics-shown
+# A third run re-logs the same points once, not twice.
+run run "$wfs/metrics.lua" --json
+id3=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+run runs show "$id3" --json
+json 'assert d["metrics"]["loss"]["n"] == 3, d["metrics"]' && ok cached-metrics-once || bad cached-metrics-once
+
+# --- a step queued behind its input in the same worker (no round trip
+# through the runner) is looked up in the cache by that worker ----------
+mkdir -p ec
+run run "$wfs/early_cache.lua" --param dir="$tmp/ec" --json
+run run "$wfs/early_cache.lua" --param dir="$tmp/ec" --json
+[ $rc -eq 0 ] && [ "$(cat ec/fresh.out)" = xx ] && [ "$(cat ec/use.out)" = y ] &&
+  json 's={x["name"]:x for x in d["steps"]}; assert not s["fresh"]["cached"] and s["use"]["cached"], s' &&
+  ok queued-step-cache-hit || bad queued-step-cache-hit
+ecid=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+run runs show "$ecid" --json
+json 'assert d["metrics"]["seen"]["last"] == 7 and "orrery.cached.use" in d["tags"], d' &&
+  ok queued-step-cache-metrics || bad queued-step-cache-metrics
+# A chain runs back to back in one worker; its records stay one per step.
+run run "$wfs/diamond.lua" --param trace="$tmp/t5" --no-cache --json
+did=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+[ $rc -eq 0 ] && [ "$(rows "$did")" = "a:1 b:1 c:1 d:1" ] && ok queued-one-row-per-step ||
+  { echo "    $(rows "$did")"; bad queued-one-row-per-step; }
+
+# --- one execution, one steps row: `orrery step` with the runner's row ---
+run run "$wfs/metrics.lua" --no-cache --json
+id=$(python3 -c "import json; print(json.load(open('out'))['run_id'])")
+[ "$(rows "$id")" = "quiet:1 train:1" ] && ok one-row-per-step || { echo "    $(rows "$id")"; bad one-row-per-step; }
+# A row the runner began and left running (as for a submitted job): the
+# step records into it instead of adding one.
+sid=$(python3 - "$id" <<'PY'
+import sqlite3, sys, time
+d = sqlite3.connect(".orrery/orrery.db")
+rid = d.execute("select id from runs where uuid = ?", (sys.argv[1],)).fetchone()[0]
+c = d.execute("insert into steps (run_id, name, status, start_ms) values (?, 'quiet', 'running', ?)",
+              (rid, int(time.time() * 1000)))
+d.commit()
+print(c.lastrowid)
+PY
+)
+run step "$id" quiet --step-id "$sid"
+[ $rc -eq 0 ] && [ "$(rows "$id")" = "quiet:2 train:1" ] &&
+  python3 -c "
+import sqlite3; d = sqlite3.connect('.orrery/orrery.db')
+assert d.execute('select status from steps where id = $sid').fetchone()[0] == 'succeeded'
+assert d.execute(\"select step_id from orch_steps where run_uuid = '$id' and name = 'quiet'\").fetchone()[0] == $sid" &&
+  ok step-adopts-row || { echo "    $(rows "$id")"; bad step-adopts-row; }
+run step "$id" quiet --step-id "$sid"
+[ $rc -eq 1 ] && has err "is succeeded, not a running execution" && ok step-row-not-running || bad step-row-not-running
+run step "$id" train --step-id "$sid"
+[ $rc -eq 1 ] && has err "is step 'quiet', not 'train'" && ok step-row-other-step || bad step-row-other-step
+run step "$id" quiet --step-id 99999999
+[ $rc -eq 1 ] && has err "has no step row 99999999" && ok step-row-unknown || bad step-row-unknown
+run step "$id" quiet --step-id x
+[ $rc -eq 2 ] && has err "--step-id wants 1 positive row id" && ok step-id-bad || bad step-id-bad
+# An array's task picks its step by index; without an index it refuses.
+run step "$id" train quiet
+[ $rc -eq 2 ] && has err "ORRERY_ARRAY_INDEX" && ok step-array-no-index || bad step-array-no-index
+ORRERY_ARRAY_INDEX=1 run step "$id" train quiet
+[ $rc -eq 0 ] && tail -1 out | grep -qE '^[0-9a-f]{64}$' && [ "$(rows "$id")" = "quiet:3 train:1" ] &&
+  ok step-array-index || { echo "    $(rows "$id")"; bad step-array-index; }
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

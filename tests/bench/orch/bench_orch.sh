@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/orch/bench_orch.sh ORRERY_BIN [N] - the DAG runner against
-# GNU make -j2 on the same shapes: no-op steps that each touch a file.
+# GNU make -j2 (and Snakemake -j2 when `snakemake` is on PATH: Debian's
+# package) on the same shapes: no-op steps that each touch a file.
 #   chain of N, fan-out/fan-in of N, re-run with everything cached /
 #   up to date, and a 10*N-step chain (linear growth check).
 # Prints one line per measurement; per-step overhead = wall time / steps.
@@ -60,11 +61,50 @@ gen_make() {    # gen_make SHAPE N FILE
   } > "$3"
 }
 
+gen_smk() {     # gen_smk SHAPE N FILE (Snakemake, when installed)
+  # A chain is a deep recursion in Snakemake's DAG building.
+  printf 'import sys\nsys.setrecursionlimit(100000)\n' > "$3"
+  if [ "$1" = chain ]; then
+    cat >> "$3" <<SMK
+rule all:
+    input: "sm/$2"
+rule first:
+    output: "sm/1"
+    shell: "touch {output}"
+rule step:
+    input: lambda w: "sm/%d" % (int(w.i) - 1)
+    output: "sm/{i}"
+    wildcard_constraints: i="[0-9]+"
+    shell: "touch {output}"
+ruleorder: first > step
+SMK
+  else
+    cat >> "$3" <<SMK
+rule all:
+    input: "sf/join"
+rule root:
+    output: "sf/1"
+    shell: "touch {output}"
+rule leaf:
+    input: "sf/1"
+    output: "sf/{i}"
+    wildcard_constraints: i="[0-9]+"
+    shell: "touch {output}"
+ruleorder: root > leaf
+rule join:
+    input: expand("sf/{i}", i=range(2, $2 + 1))
+    output: "sf/join"
+    shell: "touch {output}"
+SMK
+  fi
+}
+
 ms() { python3 -c "import sys; print('%.1f' % ((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"; }
 t() { date +%s.%N; }
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 mkdir -p out
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for shape in chain fan; do
   gen_lua $shape "$n" $shape.lua
   gen_make $shape "$n" $shape.mk
@@ -80,6 +120,16 @@ for shape in chain fan; do
   echo "make -j2 $shape of $steps: $w ms ($(python3 -c "print('%.3f' % ($w / $steps))") ms/step)"
   a=$(t); make -s -j2 -f $shape.mk >/dev/null; b=$(t)
   echo "make -j2 $shape of $steps, up to date: $(ms "$a" "$b") ms"
+  if command -v snakemake >/dev/null; then
+    gen_smk $shape "$n" $shape.smk
+    rm -rf sm sf .snakemake
+    a=$(t); snakemake -s $shape.smk -j2 --quiet >smk.log 2>&1 ||
+      { echo "snakemake failed:"; tail -3 smk.log; }; b=$(t)
+    w=$(ms "$a" "$b")
+    echo "snakemake -j2 $shape of $steps: $w ms ($(python3 -c "print('%.3f' % ($w / $steps))") ms/step)"
+    a=$(t); snakemake -s $shape.smk -j2 --quiet >/dev/null 2>&1; b=$(t)
+    echo "snakemake -j2 $shape of $steps, up to date: $(ms "$a" "$b") ms"
+  fi
 done
 for m in 1 10; do
   big=$((n * m))
