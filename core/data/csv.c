@@ -8,15 +8,34 @@
  * marked categorical and the file is read once more (only then), because
  * turning parsed doubles back into their original text would not be
  * faithful ("1.50" is not "1.5").
+ *
+ * Large regular files are parsed by two threads, each with its own libcsv
+ * parser and its own columns: the first from the start, the second from
+ * the record boundary after the middle of the file.  That boundary is a
+ * guess (a line break may sit inside a quoted field), checked afterwards
+ * by the first parser itself: when it has consumed exactly up to the
+ * boundary, its state must be "no record begun" (a line break inside
+ * quotes leaves it inside a field).  If so, the second part's columns are
+ * appended (its labels re-coded into the first part's dictionaries in
+ * order of first appearance, its errors renumbered after the first
+ * part's records); if not, its work is dropped and the first parser reads
+ * on alone.  Either way the result, errors included, is the one-thread
+ * parse's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <csv.h>
 
+#include "data/csv_internal.h"
+#include "data/numparse.h"
 #include "data/table.h"
 #include "util/error.h"
 
@@ -31,6 +50,7 @@ struct bcol {
     enum kind kind;
     int       force_cat;     /* declared, or found in the previous pass   */
     int       declared_num;
+    int       mixed;         /* numbers then a label: read again as labels */
     double   *num;
     int32_t  *codes;
     uint8_t  *miss;
@@ -56,81 +76,28 @@ struct loader {
     size_t                 rows, cap;
     char                 **forced;      /* names forced categorical (pass 2) */
     size_t                 n_forced;
+    /* The first error, kept in parts so a second part's record number
+     * can be renumbered once the first part's record count is known. */
+    size_t                 err_record;  /* 0: the message has no record    */
+    char                   err_col[256];
+    char                   err_what[512];
 };
 
-static const double P10[] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-};
+/* Files at least this large are parsed by two threads (when the machine
+ * has two CPUs); the tests lower it to exercise the split on small files. */
+static size_t parallel_min = (size_t)16 << 20;
 
-/* Parse a plain decimal number ([+-]digits[.digits][(e|E)[+-]digits]).
- * Short mantissas with small exponents are converted exactly (Clinger's
- * fast path: both operands are exact doubles, so one rounding); anything
- * else goes through strtod.  `s` is NUL-terminated. */
-static int parse_number(const char *s, size_t len, double *out)
+/* Whether this thread's last load took a second part's rows (tests). */
+static _Thread_local int last_split;
+
+void orri_csv_set_parallel_min(size_t bytes)
 {
-    const char *p = s, *end = s + len;
-    int neg = 0;
-    if (p < end && (*p == '+' || *p == '-'))
-        neg = *p++ == '-';
-    uint64_t m = 0;
-    int digits = 0, frac = 0, any = 0, big = 0;
-    while (p < end && *p >= '0' && *p <= '9') {
-        if (m || *p != '0')
-            digits++;
-        if (digits <= 19)
-            m = m * 10 + (uint64_t)(*p - '0');
-        else
-            big = 1;
-        p++;
-        any = 1;
-    }
-    if (p < end && *p == '.') {
-        p++;
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (m || *p != '0')
-                digits++;
-            if (digits <= 19) {
-                m = m * 10 + (uint64_t)(*p - '0');
-                frac++;
-            } else {
-                big = 1;
-            }
-            p++;
-            any = 1;
-        }
-    }
-    if (!any)
-        return 0;
-    long ex = 0;
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        int eneg = 0, edig = 0;
-        if (p < end && (*p == '+' || *p == '-'))
-            eneg = *p++ == '-';
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (ex < 100000)
-                ex = ex * 10 + (*p - '0');
-            p++;
-            edig = 1;
-        }
-        if (!edig)
-            return 0;
-        if (eneg)
-            ex = -ex;
-    }
-    if (p != end)
-        return 0;
-    long e10 = ex - frac;
-    if (!big && m < ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
-        double d = (double)m;
-        d = e10 < 0 ? d / P10[-e10] : d * P10[e10];
-        *out = neg ? -d : d;
-        return 1;
-    }
-    errno = 0;
-    *out = strtod(s, NULL);
-    return 1;
+    parallel_min = bytes;
+}
+
+int orri_csv_last_split(void)
+{
+    return last_split;
 }
 
 static int is_missing(const char *s, size_t len)
@@ -165,27 +132,40 @@ static uint64_t fnv1a(const char *s, size_t len)
 static int fail_at(struct loader *ld, int code, const char *col,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Format the stored error into ld->e, its record `base` records on. */
+static void emit(struct loader *ld, size_t base)
+{
+    if (!ld->err_record)
+        orr_fail(ld->e, ld->err, "%s", ld->err_what);
+    else if (ld->err_col[0])
+        orr_fail(ld->e, ld->err, "%s:%zu: column '%s': %s", ld->display,
+                 ld->err_record + base, ld->err_col, ld->err_what);
+    else
+        orr_fail(ld->e, ld->err, "%s:%zu: %s", ld->display,
+                 ld->err_record + base, ld->err_what);
+}
+
 static int fail_at(struct loader *ld, int code, const char *col,
                    const char *fmt, ...)
 {
-    char what[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    vsnprintf(ld->err_what, sizeof ld->err_what, fmt, ap);
     va_end(ap);
-    if (col)
-        orr_fail(ld->e, code, "%s:%zu: column '%s': %s", ld->display,
-                 ld->record, col, what);
-    else
-        orr_fail(ld->e, code, "%s:%zu: %s", ld->display, ld->record, what);
+    snprintf(ld->err_col, sizeof ld->err_col, "%s", col ? col : "");
+    ld->err_record = ld->record;
     ld->err = code;
+    emit(ld, 0);
     return code;
 }
 
 static int oom(struct loader *ld)
 {
-    orr_fail(ld->e, ORR_ENOMEM, "%s: out of memory", ld->display);
+    snprintf(ld->err_what, sizeof ld->err_what, "%s: out of memory",
+             ld->display);
+    ld->err_record = 0;
     ld->err = ORR_ENOMEM;
+    emit(ld, 0);
     return ORR_ENOMEM;
 }
 
@@ -234,9 +214,9 @@ static int32_t intern(struct bcol *c, const char *s, size_t len)
     return (int32_t)c->n_labels++;
 }
 
-static int grow(struct loader *ld)
+/* Room for `cap` rows in every column (cap > ld->cap). */
+static int reserve(struct loader *ld, size_t cap)
 {
-    size_t cap = ld->cap ? ld->cap * 2 : 1024;
     for (size_t i = 0; i < ld->n_cols; i++) {
         struct bcol *c = &ld->cols[i];
         if (c->kind == K_CAT) {
@@ -260,6 +240,11 @@ static int grow(struct loader *ld)
     }
     ld->cap = cap;
     return ORR_OK;
+}
+
+static int grow(struct loader *ld)
+{
+    return reserve(ld, ld->cap ? ld->cap * 2 : 1024);
 }
 
 static int mark_missing(struct loader *ld, struct bcol *c, size_t row)
@@ -344,9 +329,11 @@ static int finish_header(struct loader *ld)
         for (i = 0; i < ld->n_cols && strcmp(ld->cols[i].name, w); i++)
             ;
         if (i == ld->n_cols) {
-            orr_fail(ld->e, ORR_EINVAL, "%s: no column '%s'%s", ld->display,
-                     w, k == 0 ? " (the target)" : "");
+            snprintf(ld->err_what, sizeof ld->err_what, "%s: no column "
+                     "'%s'%s", ld->display, w, k == 0 ? " (the target)" : "");
+            ld->err_record = 0;
             ld->err = ORR_EINVAL;
+            emit(ld, 0);
             return ORR_EINVAL;
         }
     }
@@ -372,7 +359,7 @@ static int data_field(struct loader *ld, const char *s, size_t len)
     }
     if (c->kind != K_CAT) {
         double d;
-        if (parse_number(s, len, &d)) {
+        if (orri_parse_number(s, len, &d)) {
             if (isinf(d) && c->declared_num)
                 return fail_at(ld, ORR_EINVAL, c->name,
                                "number out of range: '%s'", s);
@@ -384,6 +371,7 @@ static int data_field(struct loader *ld, const char *s, size_t len)
             return fail_at(ld, ORR_EINVAL, c->name, "not a number: '%s'", s);
         if (c->kind == K_NUM) {
             c->force_cat = 1;
+            c->mixed = 1;
             ld->restart = 1;
             c->num[r] = NAN;
             return ORR_OK;
@@ -464,37 +452,260 @@ static void loader_reset(struct loader *ld)
     ld->restart = 0;
 }
 
+#define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
+
+/* Feed buf[0..n) to the parser; a malformed byte is an error. */
+static int feed(struct loader *ld, struct csv_parser *p, const char *buf,
+                size_t n)
+{
+    if (csv_parse(p, buf, n, cb_field, cb_row, ld) != n && !ld->err)
+        fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
+                csv_strerror(csv_error(p)));
+    return ld->err;
+}
+
+static int finish(struct loader *ld, struct csv_parser *p)
+{
+    if (!ld->err && csv_fini(p, cb_field, cb_row, ld) && !ld->err)
+        fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
+                csv_strerror(csv_error(p)));
+    return ld->err;
+}
+
+/* Read fd from *pos up to `to` (or EOF when to is -1) through the parser,
+ * with pread when `positioned` (the second part shares the descriptor). */
+static int read_range(struct loader *ld, struct csv_parser *p, int fd,
+                      off_t *pos, off_t to, int positioned, char *buf)
+{
+    while (!ld->err && (to < 0 || *pos < to)) {
+        size_t want = CHUNK;
+        if (to >= 0 && (off_t)want > to - *pos)
+            want = (size_t)(to - *pos);
+        ssize_t n = positioned ? pread(fd, buf, want, *pos) :
+                                 read(fd, buf, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(ld->err_what, sizeof ld->err_what, "read %s: %s",
+                     ld->display, strerror(errno));
+            ld->err_record = 0;
+            ld->err = ORR_EIO;
+            emit(ld, 0);
+            break;
+        }
+        if (n == 0)
+            break;
+        *pos += n;
+        feed(ld, p, buf, (size_t)n);
+    }
+    return ld->err;
+}
+
+/* The second part: a loader with the first part's header, its own
+ * parser, its own error slot. */
+struct part {
+    struct loader     ld;
+    struct orr_error  e;
+    int               fd;
+    off_t             from, to;
+    char             *buf;
+};
+
+static void *part_main(void *arg)
+{
+    struct part *pt = arg;
+    struct csv_parser p;
+    if (csv_init(&p, CSV_OPTIONS)) {
+        oom(&pt->ld);
+        return NULL;
+    }
+    off_t pos = pt->from;
+    if (!read_range(&pt->ld, &p, pt->fd, &pos, pt->to, 1, pt->buf))
+        finish(&pt->ld, &p);
+    csv_free(&p);
+    return NULL;
+}
+
+static int clone_header(struct loader *b, const struct loader *a)
+{
+    b->cols = calloc(a->n_cols ? a->n_cols : 1, sizeof *b->cols);
+    if (!b->cols)
+        return oom(b);
+    b->n_cols = a->n_cols;
+    for (size_t i = 0; i < a->n_cols; i++) {
+        struct bcol *c = &b->cols[i];
+        if (!(c->name = strdup(a->cols[i].name)))
+            return oom(b);
+        c->force_cat = a->cols[i].force_cat;
+        c->declared_num = a->cols[i].declared_num;
+        c->kind = c->force_cat ? K_CAT : K_UNDECIDED;
+    }
+    b->header_done = 1;
+    return ORR_OK;
+}
+
+/* Append the second part's rows to the first's (see the file comment).
+ * A column that is numbers in one part and labels in the other is mixed:
+ * the file is read again with it categorical, like a one-part mix. */
+static int merge(struct loader *a, struct loader *b)
+{
+    for (size_t i = 0; i < a->n_cols; i++) {
+        struct bcol *ca = &a->cols[i], *cb = &b->cols[i];
+        if (cb->mixed || (ca->kind == K_NUM && cb->kind == K_CAT) ||
+            (ca->kind == K_CAT && cb->kind == K_NUM)) {
+            ca->mixed = ca->force_cat = 1;
+            a->restart = 1;
+        }
+    }
+    if (a->restart || !b->rows)
+        return ORR_OK;
+    size_t total = a->rows + b->rows;
+    if (total > a->cap && reserve(a, total))
+        return a->err;
+    for (size_t i = 0; i < a->n_cols; i++) {
+        struct bcol *ca = &a->cols[i], *cb = &b->cols[i];
+        if (cb->kind == K_CAT && ca->kind != K_CAT &&
+            to_category(a, ca, a->rows))
+            return a->err;
+        if (ca->kind == K_CAT) {
+            int32_t *map = malloc((cb->n_labels ? cb->n_labels : 1) *
+                                  sizeof *map);
+            if (!map)
+                return oom(a);
+            for (size_t l = 0; l < cb->n_labels; l++)
+                if ((map[l] = intern(ca, cb->labels[l],
+                                     strlen(cb->labels[l]))) < 0) {
+                    free(map);
+                    return oom(a);
+                }
+            for (size_t r = 0; r < b->rows; r++)
+                ca->codes[a->rows + r] = cb->kind != K_CAT ||
+                    cb->codes[r] < 0 ? -1 : map[cb->codes[r]];
+            free(map);
+        } else {
+            memcpy(ca->num + a->rows, cb->num, b->rows * sizeof *cb->num);
+            if (ca->kind == K_UNDECIDED)
+                ca->kind = cb->kind;
+        }
+        if (cb->miss) {
+            if (!ca->miss && !(ca->miss = calloc(a->cap, 1)))
+                return oom(a);
+            memcpy(ca->miss + a->rows, cb->miss, b->rows);
+        }
+        /* Give each column back as soon as it is copied: the peak stays
+         * near the final table instead of table + second part. */
+        free(cb->num);
+        free(cb->codes);
+        free(cb->miss);
+        cb->num = NULL;
+        cb->codes = NULL;
+        cb->miss = NULL;
+    }
+    a->rows = total;
+    a->record += b->record - 1;
+    return ORR_OK;
+}
+
+/* Offset just past the first line break at or after `from`, or -1. */
+static off_t line_after(int fd, off_t from, off_t size, char *buf)
+{
+    while (from < size) {
+        size_t want = size - from < 65536 ? (size_t)(size - from) : 65536;
+        ssize_t n = pread(fd, buf, want, from);
+        if (n <= 0)
+            return -1;
+        const char *nl = memchr(buf, '\n', (size_t)n);
+        if (nl)
+            return from + (nl - buf) + 1;
+        from += n;
+    }
+    return -1;
+}
+
+/* Parse [pos, size) of a regular file with the second part from the line
+ * after the middle.  *done is set when the second part's rows were taken
+ * (the file is then fully read). */
+static int parse_split(struct loader *ld, struct csv_parser *p, int fd,
+                       off_t *pos, off_t size, char *buf, int *done)
+{
+    *done = 0;
+    off_t mid = *pos > size / 2 ? *pos : size / 2;
+    off_t split = line_after(fd, mid, size, buf);
+    if (split <= *pos || split >= size)
+        return ORR_OK;
+    struct part pt = {.ld = {.display = ld->display, .opt = ld->opt,
+                             .record = 1},
+                      .fd = fd, .from = split, .to = size};
+    pt.ld.e = &pt.e;
+    pt.buf = malloc(CHUNK);
+    pthread_t th;
+    if (!pt.buf || clone_header(&pt.ld, ld) ||
+        pthread_create(&th, NULL, part_main, &pt)) {
+        free(pt.buf);
+        loader_reset(&pt.ld);
+        return ORR_OK;                  /* one thread then */
+    }
+    read_range(ld, p, fd, pos, split, 0, buf);
+    pthread_join(th, NULL);
+    free(pt.buf);
+    /* The guess holds iff our parser stands between records there. */
+    if (!ld->err && p->pstate == 0 && !p->quoted && p->entry_pos == 0) {
+        if (pt.ld.err) {
+            ld->err = pt.ld.err;
+            ld->err_record = pt.ld.err_record;
+            if (ld->err_record)
+                ld->err_record += ld->record - 1;
+            memcpy(ld->err_col, pt.ld.err_col, sizeof ld->err_col);
+            memcpy(ld->err_what, pt.ld.err_what, sizeof ld->err_what);
+            emit(ld, 0);
+        } else {
+            merge(ld, &pt.ld);
+        }
+        *done = 1;
+    }
+    loader_reset(&pt.ld);
+    return ld->err;
+}
+
 static int parse_file(struct loader *ld, const char *path, char *buf)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return orr_fail(ld->e, errno == ENOENT ? ORR_ENOTFOUND : ORR_EIO,
                         "cannot open %s: %s", path, strerror(errno));
     struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
-        fclose(f);
+    if (csv_init(&p, CSV_OPTIONS)) {
+        close(fd);
         return orr_fail(ld->e, ORR_ENOMEM, "out of memory");
     }
-    int rc = ORR_OK;
-    size_t n;
-    while (!ld->err && (n = fread(buf, 1, CHUNK, f)) > 0) {
-        if (csv_parse(&p, buf, n, cb_field, cb_row, ld) != n && !ld->err) {
-            rc = fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
-                         csv_strerror(csv_error(&p)));
-            break;
+    struct stat st;
+    off_t pos = 0;
+    int done = 0;
+    last_split = 0;
+    if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
+        (size_t)st.st_size >= parallel_min &&
+        sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+        /* The header first (the second part needs the columns), in
+         * pieces small enough to leave a second part in small files. */
+        off_t before = -1, piece = st.st_size / 8 + 1;
+        if (piece > (off_t)CHUNK)
+            piece = (off_t)CHUNK;
+        while (!ld->err && !ld->header_done && pos < st.st_size &&
+               pos != before) {
+            before = pos;
+            read_range(ld, &p, fd, &pos, pos + piece, 0, buf);
         }
+        if (!ld->err && ld->header_done)
+            parse_split(ld, &p, fd, &pos, st.st_size, buf, &done);
     }
-    if (!ld->err && !rc && ferror(f))
-        rc = orr_fail(ld->e, ORR_EIO, "read %s: %s", path, strerror(errno));
-    if (!ld->err && !rc && csv_fini(&p, cb_field, cb_row, ld) && !ld->err)
-        rc = fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
-                     csv_strerror(csv_error(&p)));
+    last_split = done;
+    if (!done)
+        read_range(ld, &p, fd, &pos, -1, 0, buf);
+    finish(ld, &p);
     csv_free(&p);
-    fclose(f);
+    close(fd);
     if (ld->err)
         return ld->err;
-    if (rc)
-        return rc;
     if (!ld->header_done)
         return orr_fail(ld->e, ORR_EINVAL, "%s: empty file (no header line)",
                         ld->display);
@@ -587,7 +798,7 @@ ORR_API int orr_dataset_load_csv(const char *path,
         if (!ld.forced)
             rc = orr_fail(e, ORR_ENOMEM, "out of memory");
         for (size_t i = 0; !rc && i < ld.n_cols; i++)
-            if (ld.cols[i].force_cat && ld.cols[i].kind != K_CAT) {
+            if (ld.cols[i].mixed) {
                 ld.forced[n++] = ld.cols[i].name;
                 ld.cols[i].name = NULL;
             }

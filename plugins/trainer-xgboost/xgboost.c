@@ -4,9 +4,10 @@
  *
  * Fit: every key of the params table is an XGBoost parameter passed to
  * XGBoosterSetParam, except the few the plugin handles itself
- * (num_boost_round, early_stopping_rounds, threads, task).  Unknown
- * parameters are errors: validate_parameters is on, and XGBoost's "might
- * not be used" warning (caught through its log callback) fails the fit.
+ * (num_boost_round, early_stopping_rounds, threads, task, eval_train).
+ * Unknown parameters are errors: validate_parameters is on, and
+ * XGBoost's "might not be used" warning (caught through its log callback)
+ * fails the fit.
  * The booster is updated one round at a time so each round's train and
  * validation metrics reach the run as they happen, and so early stopping
  * is ours (on the last metric of the validation set, like xgb.train).
@@ -18,7 +19,11 @@
  * every indicator of its column NaN).
  *
  * Runtime: model.json (XGBoost's JSON format) and orrery-xgboost.json (the
- * inputs, outputs and task).  The booster gets nthread = 1 after loading
+ * inputs, outputs and task).  Predictions come from the native evaluator
+ * (native.h), which reproduces XGBoost's predictor bit for bit without
+ * its per-call costs; a model it does not cover (dart, categorical
+ * splits, other objectives) goes through the C API, as follows, and the
+ * log says so.  The booster gets nthread = 1 after loading
  * (nthread is not saved): serving parallelism comes from the callers'
  * threads.  XGBoost allows concurrent prediction on one booster; the
  * buffer it returns is the calling thread's scratch, valid until that
@@ -43,6 +48,8 @@
 
 #include <orrery/host.h>
 #include <orrery/plugin.h>
+
+#include "native.h"
 
 #define FORMAT "orrery-xgboost"
 #define SIDECAR "orrery-xgboost.json"
@@ -246,7 +253,25 @@ static double cell(const struct orr_column *c, size_t r)
     return NAN;
 }
 
-/* rows x inputs as float32 (XGBoost's storage type), NaN = missing. */
+/* The first infinite value, column by column (the error names it). */
+static int find_inf(const struct orr_column *const *cols, size_t d, size_t n,
+                    size_t *col, size_t *row)
+{
+    for (size_t j = 0; j < d; j++)
+        for (size_t r = 0; r < n; r++)
+            if (isinf(cell(cols[j], r))) {
+                *col = j;
+                *row = r;
+                return 1;
+            }
+    return 0;
+}
+
+/* rows x inputs as float32 (XGBoost's storage type), NaN = missing.
+ * Filled in blocks of rows, each column's values of the block at a time:
+ * the writes stay in a small window (a column at a time over all rows
+ * would touch a new cache line per value, and cost about a second per
+ * million rows of 50 inputs). */
 static int fill_matrix(const struct orr_table *t, const struct inputs *in,
                        const char *which, float **out, struct orr_error *e)
 {
@@ -255,9 +280,14 @@ static int fill_matrix(const struct orr_table *t, const struct inputs *in,
     if (n > SIZE_MAX / sizeof(float) / d)
         return H->fail(e, ORR_EINVAL, "%s matrix too large", which);
     float *x = malloc((n ? n : 1) * d * sizeof *x);
-    if (!x)
-        return H->fail(e, ORR_ENOMEM, "out of memory (%zu x %zu inputs)", n,
-                       d);
+    const struct orr_column **cols = calloc(d, sizeof *cols);
+    int32_t *level = calloc(d, sizeof *level);
+    int rc = ORR_OK;
+    if (!x || !cols || !level) {
+        rc = H->fail(e, ORR_ENOMEM, "out of memory (%zu x %zu inputs)", n,
+                     d);
+        goto done;
+    }
     for (size_t j = 0; j < d; j++) {
         const struct input *ij = &in->v[j];
         const struct orr_column *col = NULL;
@@ -265,27 +295,52 @@ static int fill_matrix(const struct orr_table *t, const struct inputs *in,
             if (c != t->target && !strcmp(t->columns[c].name, ij->col))
                 col = &t->columns[c];
         if (!col || (col->type == ORR_COL_CATEGORY) != (ij->label != NULL)) {
-            free(x);
-            return H->fail(e, ORR_EINVAL, "the %s data has no %s column "
-                           "'%s'", which, ij->label ? "categorical" :
-                           "numeric", ij->col);
+            rc = H->fail(e, ORR_EINVAL, "the %s data has no %s column "
+                         "'%s'", which, ij->label ? "categorical" :
+                         "numeric", ij->col);
+            goto done;
         }
-        int32_t level = -1;
+        cols[j] = col;
+        level[j] = -1;
         if (ij->label)
             for (size_t l = 0; l < col->dict_len; l++)
                 if (!strcmp(col->dict[l], ij->label))
-                    level = (int32_t)l;
-        for (size_t r = 0; r < n; r++) {
-            double v = cell(col, r);
-            if (ij->label && !isnan(v))
-                v = (int32_t)v == level;
-            if (isinf(v)) {
-                free(x);
-                return H->fail(e, ORR_EINVAL, "%s data, column '%s', row "
-                               "%zu: infinite value", which, ij->col, r + 1);
+                    level[j] = (int32_t)l;
+    }
+    int inf = 0;
+    for (size_t r0 = 0; r0 < n; r0 += 256) {
+        size_t r1 = n - r0 < 256 ? n : r0 + 256;
+        for (size_t j = 0; j < d; j++) {
+            const struct orr_column *col = cols[j];
+            if (col->type == ORR_COL_F64 && !in->v[j].label) {
+                const double *v = col->data;
+                const uint8_t *miss = col->missing;
+                for (size_t r = r0; r < r1; r++) {
+                    double a = miss && miss[r] ? NAN : v[r];
+                    inf |= isinf(a);
+                    x[r * d + j] = (float)a;
+                }
+                continue;
             }
-            x[r * d + j] = (float)v;
+            for (size_t r = r0; r < r1; r++) {
+                double a = cell(col, r);
+                if (in->v[j].label && !isnan(a))
+                    a = (int32_t)a == level[j];
+                inf |= isinf(a);
+                x[r * d + j] = (float)a;
+            }
         }
+    }
+    size_t bj = 0, br = 0;
+    if (inf && find_inf(cols, d, n, &bj, &br))
+        rc = H->fail(e, ORR_EINVAL, "%s data, column '%s', row %zu: "
+                     "infinite value", which, in->v[bj].col, br + 1);
+done:
+    free(cols);
+    free(level);
+    if (rc) {
+        free(x);
+        return rc;
     }
     *out = x;
     return ORR_OK;
@@ -459,7 +514,7 @@ static int ours(const char *key)
 {
     static const char *const keys[] = {
         "num_boost_round", "num_round", "early_stopping_rounds", "threads",
-        "task", NULL
+        "task", "eval_train", NULL
     };
     for (size_t i = 0; keys[i]; i++)
         if (!strcmp(key, keys[i]))
@@ -561,7 +616,8 @@ static void log_round(struct orr_run *run, const char *s, int64_t round,
 /* --- the model ----------------------------------------------------------- */
 
 struct xmodel {
-    BoosterHandle b;
+    struct xgbn_model *native;      /* the native evaluator, or NULL      */
+    BoosterHandle b;                /* the C API, when native is NULL     */
     enum orr_task task;
     int           margin_softmax;   /* multi:softmax: softmax of margins */
     struct inputs in;
@@ -577,6 +633,7 @@ struct xmodel {
 
 static void xmodel_clear(struct xmodel *m)
 {
+    xgbn_free(m->native);
     if (m->b)
         XGBoosterFree(m->b);
     inputs_free(&m->in);
@@ -793,6 +850,10 @@ static int t_fit(void *self, const struct orr_fit_request *req,
     int64_t rounds = H->cfg_int(p, "num_boost_round",
                                 H->cfg_int(p, "num_round", 10));
     int64_t patience = H->cfg_int(p, "early_stopping_rounds", 0);
+    /* Evaluating the training set every round costs about as much as a
+     * third of the fit: eval_train = false keeps the validation set only
+     * (and evaluates nothing without one). */
+    int eval_train = H->cfg_bool(p, "eval_train", 1);
     if (rounds < 1 || rounds > 1000000 || patience < 0)
         return H->fail(e, ORR_EINVAL, "bad parameters: need 1 <= "
                        "num_boost_round <= 1000000, early_stopping_rounds "
@@ -919,6 +980,8 @@ static int t_fit(void *self, const struct orr_fit_request *req,
     log_reset();
     DMatrixHandle evals[2] = {f.dtrain, f.dvalid};
     const char *names[2] = {"train", "valid"};
+    size_t first = eval_train ? 0 : 1;
+    bst_ulong n_evals = (eval_train ? 1 : 0) + (v ? 1 : 0);
     double best = NAN;
     int best_it = -1, it;
     char metric[128] = "";
@@ -936,7 +999,10 @@ static int t_fit(void *self, const struct orr_fit_request *req,
         if (it == 0 && (rc = check_unused(e)))
             goto done;
         const char *out = NULL;
-        if (XGBoosterEvalOneIter(f.b, it, evals, names, v ? 2 : 1, &out)) {
+        if (!n_evals)
+            continue;
+        if (XGBoosterEvalOneIter(f.b, it, evals + first, names + first,
+                                 n_evals, &out)) {
             rc = xfail(e, "XGBoost evaluation");
             goto done;
         }
@@ -1032,6 +1098,41 @@ static void proxy_put(struct xmodel *m, DMatrixHandle p)
 static int r_predict(const void *model, const struct orr_matrix *x,
                      struct orr_matrix *y, struct orr_error *e);
 
+/* The native evaluator unless ORRERY_XGB_PREDICTOR=capi; a model it
+ * cannot run (dart, gblinear, categorical splits, other objectives) goes
+ * through the C API, and the log says which and why. */
+static int load_native(struct xmodel *m, const char *path,
+                       struct orr_error *e)
+{
+    const char *want = getenv("ORRERY_XGB_PREDICTOR");
+    if (want && !strcmp(want, "capi")) {
+        H->log(ORR_LOG_INFO, WHO, "%s: C API predictor "
+               "(ORRERY_XGB_PREDICTOR=capi)", path);
+        return ORR_OK;
+    }
+    char why[256];
+    int rc = xgbn_load(path, &m->native, why, sizeof why);
+    if (rc == XGBN_ENOMEM)
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    if (rc) {
+        H->log(rc == XGBN_UNSUPPORTED ? ORR_LOG_INFO : ORR_LOG_WARN, WHO,
+               "%s: C API predictor (native evaluator: %s%s)", path,
+               rc == XGBN_UNSUPPORTED ? "not supported: " : "", why);
+        return ORR_OK;
+    }
+    size_t groups = xgbn_groups(m->native);
+    if (xgbn_features(m->native) != m->in.n ||
+        groups != (m->task == ORR_TASK_MULTICLASS ? m->n_out : 1) ||
+        m->n_out != (m->task == ORR_TASK_MULTICLASS ? groups : 1))
+        return H->fail(e, ORR_ECORRUPT, "%s: %zu features and %zu outputs, "
+                       "but %s names %zu inputs and %zu outputs", path,
+                       xgbn_features(m->native), groups, SIDECAR, m->in.n,
+                       m->n_out);
+    H->log(ORR_LOG_INFO, WHO, "%s: native evaluator (%zu trees, %s)", path,
+           xgbn_trees(m->native), xgbn_objective(m->native));
+    return ORR_OK;
+}
+
 static int r_load(void *model, const char *dir, struct orr_error *e)
 {
     struct xmodel *m = model;
@@ -1043,6 +1144,8 @@ static int r_load(void *model, const char *dir, struct orr_error *e)
         return rc;
     char path[4096];
     snprintf(path, sizeof path, "%s/model.json", dir);
+    if ((rc = load_native(m, path, e)) || m->native)
+        return rc;
     bst_ulong nf = 0;
     if (XGBoosterCreate(NULL, 0, &m->b))
         return xfail(e, "XGBoost booster");
@@ -1094,6 +1197,21 @@ static int r_info(const void *model, struct orr_model_info *info,
     return ORR_OK;
 }
 
+/* multi:softmax is served as the softmax of its margins (in double). */
+static void softmax_rows(double *yd, size_t rows, size_t k)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double *o = yd + r * k, mx = o[0], s = 0;
+        for (size_t c = 1; c < k; c++)
+            if (o[c] > mx)
+                mx = o[c];
+        for (size_t c = 0; c < k; c++)
+            s += (o[c] = exp(o[c] - mx));
+        for (size_t c = 0; c < k; c++)
+            o[c] /= s;
+    }
+}
+
 static int r_predict(const void *model, const struct orr_matrix *x,
                      struct orr_matrix *y, struct orr_error *e)
 {
@@ -1109,6 +1227,14 @@ static int r_predict(const void *model, const struct orr_matrix *x,
     y->cols = m->n_out;
     if (x->rows == 0)
         return ORR_OK;
+    if (m->native) {
+        if (xgbn_predict(m->native, x->data, x->rows, m->margin_softmax,
+                         y->data))
+            return H->fail(e, ORR_ENOMEM, "out of memory");
+        if (m->margin_softmax)
+            softmax_rows(y->data, x->rows, m->n_out);
+        return ORR_OK;
+    }
     DMatrixHandle proxy;
     int rc = proxy_get(m, &proxy, e);
     if (rc)
@@ -1134,19 +1260,8 @@ static int r_predict(const void *model, const struct orr_matrix *x,
     double *yd = y->data;
     for (size_t i = 0; i < total; i++)
         yd[i] = out[i];
-    if (m->margin_softmax) {
-        size_t k = m->n_out;
-        for (size_t r = 0; r < x->rows; r++) {
-            double *o = yd + r * k, mx = o[0], s = 0;
-            for (size_t c = 1; c < k; c++)
-                if (o[c] > mx)
-                    mx = o[c];
-            for (size_t c = 0; c < k; c++)
-                s += (o[c] = exp(o[c] - mx));
-            for (size_t c = 0; c < k; c++)
-                o[c] /= s;
-        }
-    }
+    if (m->margin_softmax)
+        softmax_rows(yd, x->rows, m->n_out);
     return ORR_OK;
 }
 

@@ -35,6 +35,34 @@ case_cancer() {
   expect_rc 0
 }
 
+# eval_train = false: the validation metrics only, and the same model
+# (evaluating never changes training).
+case_eval_train() {
+  run run "$wfs/cancer.lua" --param "data=$cancer" --param eval_train=false
+  expect_rc 0
+  expect_out "cancer auc="
+  local id m1
+  m1=$(sed -n 's/^model //p' "$tmp/out")
+  id=$(/usr/bin/python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select uuid from runs").fetchone()[0])' "$tmp/.orrery/orrery.db")
+  run metrics "$id" valid-auc
+  expect_rc 0
+  [ "$(grep -c '^ *[0-9]' "$tmp/out")" -ge 10 ] || fail "few valid-auc rounds"
+  run metrics "$id" valid-logloss
+  [ "$(grep -c '^ *[0-9]' "$tmp/out")" -ge 10 ] || fail "few valid-logloss"
+  run metrics "$id" train-logloss
+  [ "$(grep -c '^ *[0-9]' "$tmp/out")" = 0 ] || fail "train metrics logged"
+  rm -rf "$tmp/.orrery"
+  run run "$wfs/cancer.lua" --param "data=$cancer"
+  expect_rc 0
+  [ "$(sed -n 's/^model //p' "$tmp/out")" = "$m1" ] ||
+    fail "eval_train changed the model"
+  # without a validation set nothing is evaluated, and the fit works
+  echo 'return { max_depth = 3, num_boost_round = 5, eval_train = false }' > "$tmp/p.lua"
+  run run "$wfs/dump.lua" --param "data=$cancer" --param target=malignant \
+    --param "params=$tmp/p.lua"
+  expect_rc 0
+}
+
 case_penguins() {
   run run "$wfs/penguins.lua" --param "data=$data/penguins.csv"
   expect_rc 0
@@ -105,6 +133,9 @@ case_bad_input() {
   printf 'a,y\n1,red\n2,blue\n' > "$tmp/cat.csv"
   bad_fit 'objective = "reg:squarederror"' "$tmp/cat.csv" y \
     "needs a numeric target; 'y' is categorical"
+  printf 'a,b,y\n1,2,0\n3,1e999,1\n5,6,0\n7,-1e999,1\n' > "$tmp/inf.csv"
+  bad_fit 'max_depth = 2' "$tmp/inf.csv" y \
+    "training data, column 'b', row 2: infinite value"
   [ "$(count_kind model)" = 0 ] || fail "a failed fit left a model artifact"
 }
 

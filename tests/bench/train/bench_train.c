@@ -2,7 +2,8 @@
  * bench_train - the training benchmarks' driver (see bench_train.sh).
  *
  *   bench_train gen FILE ROWS COLS SEED   synthetic classification CSV
- *   bench_train load FILE                 time orr_dataset_load_csv
+ *   bench_train load FILE [PARTS]         time orr_dataset_load_csv
+ *                                         (PARTS 1: one parser, no split)
  *   bench_train fit FILE C THREADS        load, then time the linear fit
  *   bench_train predict FILE              rows/s for 1, 64, 10000 rows
  *
@@ -19,6 +20,7 @@
 
 #include "config/cfg.h"
 #include "core.h"
+#include "data/csv_internal.h"
 #include "data/model_io.h"
 #include "data/table.h"
 #include "plugin/model.h"
@@ -101,6 +103,8 @@ int main(int argc, char **argv)
         return 2;
     }
     double secs;
+    if (!strcmp(argv[1], "load") && argc > 3 && !strcmp(argv[3], "1"))
+        orri_csv_set_parallel_min(SIZE_MAX);
     struct orr_dataset *ds = load(argv[2], &secs);
     printf("rows %zu\ncols %zu\nload_s %.3f\n", ds->view.rows,
            ds->view.cols, secs);

@@ -2,7 +2,8 @@
 -- stopping, per-round metrics, evaluation on the held-out part.
 local orrery = require "orrery"
 local wf = orrery.workflow { name = "xgb-cancer",
-                             params = { data = "", rounds = 100 } }
+                             params = { data = "", rounds = 100,
+                                        eval_train = "true" } }
 local split = wf:step("split", function(ctx)
   local ds = ctx:dataset(ctx.params.data, { target = "malignant" })
   local s = ds:split { test = 0.2, seed = 42, stratify = true }
@@ -13,7 +14,8 @@ wf:step("train", { split }, function(ctx, s)
   local m = ctx:train("xgboost", s.train, {
     max_depth = 4, eta = 0.1, num_boost_round = ctx.params.rounds,
     objective = "binary:logistic", eval_metric = { "logloss", "auc" },
-    valid = s.valid, early_stopping_rounds = 20, seed = 3 })
+    valid = s.valid, early_stopping_rounds = 20, seed = 3,
+    eval_train = tostring(ctx.params.eval_train) ~= "false" })
   assert(m.flavor == "xgboost" and m.task == "binary", m.flavor)
   assert(m.classes[2] == "1")
   local r = m:evaluate(s.test, { prefix = "test_" })
