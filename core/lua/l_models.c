@@ -129,6 +129,22 @@ static void profile_version(lua_State *L, const char *uri)
         if (skip)
             return;
         for (int i = 0; i < 2; i++) {
+            /* A dataset value (a table with its hash) or a string. */
+            lua_getfield(L, 3, keys[i]);
+            int t = lua_type(L, -1);
+            if (t == LUA_TTABLE || t == LUA_TUSERDATA) {
+                if (lua_getfield(L, -1, "hash") != LUA_TSTRING) {
+                    lua_pop(L, 1);
+                    lua_getfield(L, -1, "artifact");
+                }
+                if (lua_type(L, -1) != LUA_TSTRING) {
+                    luaL_error(L, "orrery.models.register: option %s: "
+                               "expected a dataset or a string", keys[i]);
+                    return;
+                }
+                lua_setfield(L, 3, keys[i]); /* the options keep it alive */
+            }
+            lua_pop(L, 1);
             opt[i] = opt_field(L, 3, keys[i]);
             if (opt[i] && strncmp(opt[i], "datasets:/", 10) &&
                 !orr_digest_is_valid(opt[i])) {

@@ -81,7 +81,9 @@ wf:step("gate", { candidate, split, scores }, function(ctx, m, s, sc)
   end
   local v = orrery.models.register(p.model, m, {
     alias = "champion", flavor = m.flavor, datasets = { s.train.hash },
-    reference = s.train.hash,
+    -- the monitor's reference: the training data, and the model's
+    -- predictions on rows it did not see
+    reference = s.train.hash, holdout = s.test.hash,
     reason = ("retrained on %s: %s %.4f vs %s"):format(p.dataset, sc.metric,
              sc.candidate, sc.champion and ("%.4f"):format(sc.champion)
                                          or "none"),

@@ -49,7 +49,7 @@ end)
 wf:step("register", { model, split, metrics }, function(ctx, m, s, r)
   local v = orrery.models.register(ctx.params.model, m, {
     alias = "champion", flavor = m.flavor, datasets = { s.train.hash },
-    reference = s.train.hash,
+    reference = s.train.hash, holdout = s.test.hash,
     reason = "initial training on " .. ctx.params.dataset,
   })
   print(("registered %s as %s@champion (%s)"):format(v.uri,

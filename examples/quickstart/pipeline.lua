@@ -109,12 +109,16 @@ end)
 -- Promote only a better model (the continuous-evaluation principle).  The
 -- registry is state outside the workflow, so this step is never served
 -- from the cache: it always compares with the champion of the moment.
-wf:step("gate", { evaluation }, function(ctx, e)
+wf:step("gate", { evaluation, split }, function(ctx, e, s)
   local champion = orrery.models.metric("models:/cancer@champion",
                                         "roc_auc", 0)
   if e.roc_auc > champion then
+    -- The version's reference profile (what monitoring compares
+    -- production traffic with): the training split, and the model's
+    -- predictions on the held-out split.
     orrery.models.register("cancer", e.model,
-                           { alias = "champion", flavor = e.flavor })
+                           { alias = "champion", flavor = e.flavor,
+                             reference = s.train, holdout = s.test })
     print(("promoted to cancer@champion: the %s model (ROC-AUC %.4f > %.4f)")
           :format(e.trainer, e.roc_auc, champion))
   else
