@@ -8,14 +8,13 @@
  * registry's globals table, so chunks made by `load` see it too.
  */
 #include "config/sandbox.h"
+#include "config/jail.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -28,9 +27,7 @@
  * fixed short name avoids Lua truncating long paths to LUA_IDSIZE. */
 #define SB_CHUNK "=orrery-site"
 #define SB_TAG   "orrery-site"
-#define SB_HOOK_EVERY 10000
 #define SB_MAX_DEPTH  32
-#define SB_MEM_SLACK  ((size_t)1 << 20)
 /* env() values at least this long are also masked inside longer strings
  * ("Bearer " .. env("TOKEN")); shorter ones only on exact match, so that
  * e.g. a region "eu" does not mask every value containing "eu". */
@@ -45,12 +42,14 @@ void orri_sandbox_set_limits(size_t mem_bytes, uint64_t instructions)
     instr_limit = instructions ? instructions : ORRI_SANDBOX_INSTR_LIMIT;
 }
 
+void orri_sandbox_limits(size_t *mem_bytes, uint64_t *instructions)
+{
+    *mem_bytes = mem_limit;
+    *instructions = instr_limit;
+}
+
 struct sandbox {
-    lua_State  *L;
-    size_t      used, limit;
-    int         mem_hit;
-    uint64_t    instr, instr_limit;
-    int         instr_hit;
+    struct orri_jail j;             /* first: the allocator's user data  */
     int         return_line;        /* line of the main chunk's return   */
     char      **secrets;            /* distinct strings env() returned   */
     size_t      n_secrets, cap_secrets;
@@ -68,41 +67,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar);
 
 static struct sandbox *get_sb(lua_State *L)
 {
-    void *ud = NULL;
-    lua_getallocf(L, &ud);
-    return ud;
-}
-
-/* Lua's allocator contract: free on nsize 0; osize is the old size only
- * when ptr is non-NULL.  Refusing a growth makes Lua raise a memory
- * error, which the script cannot get past. */
-static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct sandbox *sb = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        sb->used -= old;
-        free(ptr);
-        return NULL;
-    }
-    if (nsize > old && nsize - old > sb->limit - sb->used) {
-        if (!sb->mem_hit && sb->L) {
-            /* Make the script stop at its next instruction: otherwise a
-             * loop of pcall(string.rep, "x", 1e9) runs a full collection
-             * per failed allocation and never reaches the instruction
-             * limit.  lua_sethook is safe anywhere (even in signal
-             * handlers).  A little slack lets the error be raised. */
-            lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, 1);
-            sb->limit += SB_MEM_SLACK;
-        }
-        sb->mem_hit = 1;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (!p)
-        return NULL;
-    sb->used = sb->used - old + nsize;
-    return p;
+    return (struct sandbox *)orri_jail_of(L);
 }
 
 static int remember_secret(struct sandbox *sb, const char *v)
@@ -249,25 +214,17 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     if (ar->event != LUA_HOOKCOUNT)
         return;
     char msg[160];
-    if (sb->mem_hit) {
+    int why = orri_jail_tick(&sb->j);
+    if (!why)
+        return;
+    if (why == ORRI_JAIL_MEMORY)
         snprintf(msg, sizeof msg, "%s:%d: memory limit exceeded (%zu MiB)",
-                 SB_TAG, file_line(L, 0), (sb->limit - SB_MEM_SLACK) >> 20);
-        lua_pushstring(L, msg);
-        lua_error(L);
-    }
-    if (!sb->instr_hit) {
-        sb->instr += SB_HOOK_EVERY;
-        if (sb->instr <= sb->instr_limit)
-            return;
-        sb->instr_hit = 1;
-        /* From now on every instruction fails, so a script that catches
-         * the error with pcall cannot carry on. */
-        lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
-    }
-    snprintf(msg, sizeof msg,
-             "%s:%d: instruction limit exceeded (%llu instructions): "
-             "endless loop?", SB_TAG, file_line(L, 0),
-             (unsigned long long)sb->instr_limit);
+                 SB_TAG, file_line(L, 0), orri_jail_limit_mib(&sb->j));
+    else
+        snprintf(msg, sizeof msg,
+                 "%s:%d: instruction limit exceeded (%llu instructions): "
+                 "endless loop?", SB_TAG, file_line(L, 0),
+                 (unsigned long long)sb->j.instr_limit);
     lua_pushstring(L, msg);
     lua_error(L);
 }
@@ -291,24 +248,9 @@ static int sb_msgh(lua_State *L)
 
 static void open_libs(lua_State *L)
 {
-    static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8},
-    };
-    for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) {
-        luaL_requiref(L, libs[i].name, libs[i].func, 1);
-        lua_pop(L, 1);
-    }
-    /* File access, bytecode, output and GC control stay out.  `load` is
-     * replaced by the text-only one. */
-    static const char *const drop[] = {"dofile", "loadfile", "print",
-                                       "collectgarbage", "warn", "require"};
+    orri_jail_open_libs(L);
+    /* `load` comes back text-only, with env() beside it. */
     lua_pushglobaltable(L);
-    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, drop[i]);
-    }
     lua_pushcfunction(L, sb_load);
     lua_setfield(L, -2, "load");
     lua_pushcfunction(L, sb_env);
@@ -544,7 +486,8 @@ static int sb_main(lua_State *L)
     lua_pushcfunction(L, sb_msgh);      /* 4                             */
     if (luaL_loadbufferx(L, sb->src, sb->src_len, SB_CHUNK, "t") != LUA_OK)
         return lua_error(L);
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT | LUA_MASKRET, SB_HOOK_EVERY);
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT | LUA_MASKRET,
+                ORRI_JAIL_HOOK_EVERY);
     sb->run_status = lua_pcall(L, 0, 1, 4);
     lua_sethook(L, NULL, 0, 0);
     if (sb->run_status != LUA_OK)
@@ -599,47 +542,6 @@ static void clean_message(const struct sandbox *sb, const char *msg,
     }
 }
 
-static int read_file(const char *path, const char *display, char **out,
-                     size_t *len, struct orr_error *e)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    struct stat st;
-    if (!f)
-        return orr_fail(e, errno == ENOENT ? ORR_ENOTFOUND : ORR_EIO,
-                        "cannot read site file %s: %s", display,
-                        strerror(errno));
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        orr_fail(e, ORR_EIO, "cannot read site file %s: not a regular file",
-                 display);
-        goto fail;
-    }
-    if ((size_t)st.st_size > ORRI_SANDBOX_FILE_LIMIT) {
-        orr_fail(e, ORR_ECONFIG, "%s: site file too large (%lld bytes; the "
-                 "limit is %zu)", display, (long long)st.st_size,
-                 (size_t)ORRI_SANDBOX_FILE_LIMIT);
-        goto fail;
-    }
-    if (!(buf = malloc((size_t)st.st_size + 1))) {
-        orr_fail(e, ORR_ENOMEM, "out of memory reading %s", display);
-        goto fail;
-    }
-    *len = fread(buf, 1, (size_t)st.st_size, f);
-    if (ferror(f)) {
-        orr_fail(e, ORR_EIO, "cannot read site file %s: %s", display,
-                 strerror(errno));
-        goto fail;
-    }
-    buf[*len] = '\0';
-    fclose(f);
-    *out = buf;
-    return ORR_OK;
-fail:
-    free(buf);
-    fclose(f);
-    return e ? e->code : ORR_EIO;
-}
-
 int orri_sandbox_eval(const char *path, const char *display,
                       struct orr_cfg **out, struct orr_error *e)
 {
@@ -647,44 +549,27 @@ int orri_sandbox_eval(const char *path, const char *display,
     struct orr_error cerr = {0};
     struct orr_buf msg = ORR_BUF_INIT;
     lua_State *L = NULL;
-    char *src = NULL;
+    char *src = NULL, *text = NULL;
     size_t len = 0;
     int rc;
     *out = NULL;
-    if ((rc = read_file(path, display, &src, &len, e)))
+    if ((rc = orri_jail_read(path, display, "site file", &src, &text, &len,
+                             e)))
         return rc;
-    sb.src = src;
+    sb.src = text;
     sb.src_len = len;
-    /* Skip a UTF-8 byte-order mark; blank out a "#!" first line (keeping
-     * line numbers) as the stand-alone interpreter does. */
-    if (len >= 3 && !memcmp(src, "\xEF\xBB\xBF", 3)) {
-        sb.src += 3;
-        sb.src_len -= 3;
-    }
-    if (sb.src_len && sb.src[0] == LUA_SIGNATURE[0]) {
-        rc = orr_fail(e, ORR_ECONFIG, "%s: precompiled Lua bytecode is "
-                      "refused; a site file must be Lua source text",
-                      display);
-        goto fail;
-    }
-    if (sb.src_len && sb.src[0] == '#')
-        for (char *p = (char *)sb.src; *p && *p != '\n'; p++)
-            *p = ' ';
-    sb.limit = mem_limit;
-    sb.instr_limit = instr_limit;
     sb.display = display;
     sb.err = &cerr;
-    if (!(L = lua_newstate(sb_alloc, &sb))) {
+    if (!(L = orri_jail_new(&sb.j, sb_hook))) {
         rc = orr_fail(e, ORR_ENOMEM, "out of memory starting Lua");
         goto fail;
     }
-    sb.L = L;
     lua_pushcfunction(L, sb_main);
     lua_pushlightuserdata(L, &sb);
     int st = lua_pcall(L, 1, 0, 0);
-    if ((st == LUA_ERRMEM || sb.run_status == LUA_ERRMEM) && sb.mem_hit) {
+    if ((st == LUA_ERRMEM || sb.run_status == LUA_ERRMEM) && sb.j.mem_hit) {
         rc = orr_fail(e, ORR_ECONFIG, "%s: memory limit exceeded (%zu MiB)",
-                      display, mem_limit >> 20);
+                      display, orri_jail_limit_mib(&sb.j));
         goto fail;
     }
     if (st != LUA_OK) {

@@ -41,6 +41,9 @@ int orri_sandbox_eval(const char *path, const char *display,
 /* Override the limits for this process (tests use small ones so a
  * runaway script is stopped quickly).  0 restores a default. */
 void orri_sandbox_set_limits(size_t mem_bytes, uint64_t instructions);
+/* The limits in force (config/jail.c starts every jailed state with
+ * them: the triggers file runs under the site file's limits). */
+void orri_sandbox_limits(size_t *mem_bytes, uint64_t *instructions);
 
 /* 1 if a key name looks like it holds a credential ("secret_key",
  * "api_token", "Password"...): such values are masked. */

@@ -21,20 +21,15 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "config/sandbox.h"
+#include "config/jail.h"
 #include "sched/cron.h"
 #include "sched/triggers.h"
 #include "util/error.h"
 
-#define TR_HOOK_EVERY 10000
-#define TR_MEM_SLACK  ((size_t)1 << 20)
 #define TR_MAX_TRIGGERS 1000
 
 struct tload {
-    lua_State  *L;
-    size_t      used, limit;
-    int         mem_hit;
-    uint64_t    instr, instr_limit;
+    struct orri_jail j;             /* first: the allocator's user data  */
     char        dir[PATH_MAX];      /* absolute folder of the file       */
     struct orri_trigger *v;
     size_t      n, cap;
@@ -43,52 +38,20 @@ struct tload {
 
 static struct tload *get_tl(lua_State *L)
 {
-    void *ud = NULL;
-    lua_getallocf(L, &ud);
-    return ud;
-}
-
-static void tr_hook(lua_State *L, lua_Debug *ar);
-
-static void *tr_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct tload *tl = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        tl->used -= old;
-        free(ptr);
-        return NULL;
-    }
-    if (nsize > old && nsize - old > tl->limit - tl->used) {
-        if (!tl->mem_hit && tl->L) {
-            /* Stop at the next instruction (see config/sandbox.c). */
-            lua_sethook(tl->L, tr_hook, LUA_MASKCOUNT, 1);
-            tl->limit += TR_MEM_SLACK;
-        }
-        tl->mem_hit = 1;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (!p)
-        return NULL;
-    tl->used = tl->used - old + nsize;
-    return p;
+    return (struct tload *)orri_jail_of(L);
 }
 
 static void tr_hook(lua_State *L, lua_Debug *ar)
 {
     struct tload *tl = get_tl(L);
     (void)ar;
-    if (tl->mem_hit)
+    int why = orri_jail_tick(&tl->j);
+    if (why == ORRI_JAIL_MEMORY)
         luaL_error(L, "memory limit exceeded (%d MiB)",
-                   (int)((tl->limit - TR_MEM_SLACK) >> 20));
-    tl->instr += TR_HOOK_EVERY;
-    if (tl->instr > tl->instr_limit) {
-        /* Every instruction fails from now on: pcall cannot get past. */
-        lua_sethook(L, tr_hook, LUA_MASKCOUNT, 1);
+                   (int)orri_jail_limit_mib(&tl->j));
+    else if (why == ORRI_JAIL_INSTRUCTIONS)
         luaL_error(L, "instruction limit exceeded (%d instructions): "
-                   "endless loop?", (int)tl->instr_limit);
-    }
+                   "endless loop?", (int)tl->j.instr_limit);
 }
 
 /* ---- option checks (raise at the caller's line) ------------------------- */
@@ -421,22 +384,8 @@ static int l_require(lua_State *L)
 
 static void open_env(lua_State *L)
 {
-    static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8},
-    };
-    for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) {
-        luaL_requiref(L, libs[i].name, libs[i].func, 1);
-        lua_pop(L, 1);
-    }
-    static const char *const drop[] = {"dofile", "loadfile", "load",
-        "print", "collectgarbage", "warn"};
+    orri_jail_open_libs(L);
     lua_pushglobaltable(L);
-    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, drop[i]);
-    }
     lua_pushcfunction(L, l_require);
     lua_setfield(L, -2, "require");
     static const luaL_Reg fns[] = {
@@ -454,71 +403,24 @@ static int tr_main(lua_State *L)
     size_t len = (size_t)lua_tointeger(L, 2);
     const char *chunk = lua_tostring(L, 3);
     open_env(L);
-    if (len && src[0] == LUA_SIGNATURE[0])
-        return luaL_error(L, "precompiled Lua bytecode is refused");
     if (luaL_loadbufferx(L, src, len, chunk, "t"))
         return lua_error(L);
-    lua_sethook(L, tr_hook, LUA_MASKCOUNT, TR_HOOK_EVERY);
+    lua_sethook(L, tr_hook, LUA_MASKCOUNT, ORRI_JAIL_HOOK_EVERY);
     lua_call(L, 0, 0);
     lua_sethook(L, NULL, 0, 0);
     return 0;
 }
 
-static int read_all(const char *path, char **out, size_t *len,
-                    struct orr_error *e)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    char *buf = NULL;
-    if (!f)
-        return orr_fail(e, errno == ENOENT ? ORR_ENOTFOUND : ORR_EIO,
-                        "cannot read triggers file %s: %s", path,
-                        strerror(errno));
-    int rc = ORR_OK;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        rc = orr_fail(e, ORR_EIO, "cannot read triggers file %s: not a "
-                      "regular file", path);
-        goto fail;
-    }
-    if ((size_t)st.st_size > ORRI_SANDBOX_FILE_LIMIT) {
-        rc = orr_fail(e, ORR_ECONFIG, "%s: triggers file too large (%lld "
-                      "bytes)", path, (long long)st.st_size);
-        goto fail;
-    }
-    if (!(buf = malloc((size_t)st.st_size + 1))) {
-        rc = orr_fail(e, ORR_ENOMEM, "out of memory");
-        goto fail;
-    }
-    *len = fread(buf, 1, (size_t)st.st_size, f);
-    if (ferror(f)) {
-        rc = orr_fail(e, ORR_EIO, "cannot read triggers file %s: %s", path,
-                      strerror(errno));
-        goto fail;
-    }
-    buf[*len] = '\0';
-    /* A "#!" line is blanked, keeping line numbers. */
-    if (*len && buf[0] == '#')
-        for (char *p = buf; *p && *p != '\n'; p++)
-            *p = ' ';
-    *out = buf;
-    buf = NULL;
-fail:
-    free(buf);
-    fclose(f);
-    return rc;
-}
-
 int orri_triggers_load(const char *path, struct orri_trigger **out,
                        size_t *n, struct orr_error *e)
 {
-    struct tload tl = {.limit = ORRI_SANDBOX_MEM_LIMIT,
-                       .instr_limit = ORRI_SANDBOX_INSTR_LIMIT};
-    char *src = NULL, *abs = NULL;
+    struct tload tl = {0};
+    char *buf = NULL, *src = NULL, *abs = NULL;
     size_t len = 0;
     lua_State *L = NULL;
     *out = NULL;
     *n = 0;
-    int rc = read_all(path, &src, &len, e);
+    int rc = orri_jail_read(path, path, "triggers file", &buf, &src, &len, e);
     if (rc)
         return rc;
     if (!(abs = realpath(path, NULL))) {
@@ -533,11 +435,10 @@ int orri_triggers_load(const char *path, struct orri_trigger **out,
     char chunk[LUA_IDSIZE];
     const char *shown = strlen(path) < sizeof chunk - 1 ? path : slash + 1;
     snprintf(chunk, sizeof chunk, "=%s", shown);
-    if (!(L = lua_newstate(tr_alloc, &tl))) {
+    if (!(L = orri_jail_new(&tl.j, tr_hook))) {
         rc = orr_fail(e, ORR_ENOMEM, "out of memory starting Lua");
         goto fail;
     }
-    tl.L = L;
     lua_pushcfunction(L, tr_main);
     lua_pushlightuserdata(L, src);
     lua_pushinteger(L, (lua_Integer)len);
@@ -562,6 +463,6 @@ fail:
     json_decref(tl.pending);
     orri_trigger_list_free(tl.v, tl.n);
     free(abs);
-    free(src);
+    free(buf);
     return rc;
 }
