@@ -24,6 +24,9 @@
 # outside DIR is written (apart from the package install).
 set -euo pipefail
 
+# shellcheck source=scripts/services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
 PROM_PACKAGES=(prometheus)
 INTERVAL=${ORRERY_PROMETHEUS_INTERVAL:-1s}
 
@@ -42,47 +45,14 @@ prom_bin() {
 
 install_packages() {
   [ -n "$(prom_bin)" ] && return 0
-  [ "$(id -u)" -eq 0 ] ||
-    die "Prometheus is not installed and this is not root:" \
-      "sudo apt-get install --no-install-recommends ${PROM_PACKAGES[*]}"
-  command -v apt-get >/dev/null ||
-    die "Prometheus is not installed and there is no apt-get"
-  # The maintainer scripts start the service on install: a temporary
-  # policy-rc.d (exit 101) forbids that.  An existing one is left alone.
-  local policy=/usr/sbin/policy-rc.d made=0
-  if [ ! -e $policy ]; then
-    printf '#!/bin/sh\nexit 101\n' >$policy
-    chmod 755 $policy
-    made=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  local rc=0
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      "${PROM_PACKAGES[@]}" >/dev/null; } || rc=$?
-  [ $made -eq 1 ] && rm -f $policy
-  [ $rc -eq 0 ] || die "apt-get install ${PROM_PACKAGES[*]} failed ($rc)"
+  # deps.sh installs with --no-install-recommends under a temporary
+  # policy-rc.d: Debian's maintainer scripts would start the service.
+  orr_install_packages "${PROM_PACKAGES[@]}" ||
+    die "cannot install ${PROM_PACKAGES[*]} (see above)"
   [ -n "$(prom_bin)" ] ||
     die "installed ${PROM_PACKAGES[*]} but there is still no prometheus binary"
 }
 
-# A TCP port nobody listens on (from /proc/net/tcp*, no extra tools).
-listening_ports() {
-  awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -un
-}
-free_port() {
-  local used p
-  used=" $(listening_ports | tr '\n' ' ') "
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    case $used in *" $p "*) continue ;; esac
-    echo $p
-    return 0
-  done
-  die "no free TCP port found"
-}
-
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # HOST:PORT[/PATH] or http://HOST:PORT[/PATH] -> "HOST:PORT PATH".
 parse_target() {
@@ -137,7 +107,7 @@ start() {
   install_packages
   bin=$(prom_bin)
   d=$(state_dir "${2:-}")
-  if alive "$d/prometheus.pid"; then
+  if orr_alive "$d/prometheus.pid"; then
     die "already running in $d (pid $(cat "$d/prometheus.pid")); stop it first"
   fi
   write_config "$d" "$hp" "$path"
@@ -145,7 +115,7 @@ start() {
   mkdir -p "$d/data"
   local attempt
   for attempt in 1 2 3; do
-    port=$(free_port)
+    port=$(orr_free_port)
     setsid "$bin" --config.file="$d/prometheus.yml" \
       --storage.tsdb.path="$d/data" \
       --storage.tsdb.retention.time=1d \
@@ -155,14 +125,14 @@ start() {
     echo $! >"$d/prometheus.pid"
     echo "$port" >"$d/port"
     for _ in $(seq 600); do
-      alive "$d/prometheus.pid" || break
+      orr_alive "$d/prometheus.pid" || break
       if http_get "http://127.0.0.1:$port/-/ready"; then
         echo "http://127.0.0.1:$port"
         return 0
       fi
       sleep 0.1
     done
-    if alive "$d/prometheus.pid"; then
+    if orr_alive "$d/prometheus.pid"; then
       stop "$d"
       die "not ready after 60 s: $(tail -5 "$d/prometheus.log")"
     fi
@@ -191,7 +161,7 @@ stop() {
 url() {
   local d
   d=$(state_dir "${1:-}")
-  alive "$d/prometheus.pid" || die "not running in $d"
+  orr_alive "$d/prometheus.pid" || die "not running in $d"
   echo "http://127.0.0.1:$(cat "$d/port")"
 }
 

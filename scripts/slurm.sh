@@ -26,6 +26,9 @@
 # interfaces: a real site firewalls their ports.
 set -euo pipefail
 
+# shellcheck source=scripts/services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
 SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 SLOTS=${ORRERY_SLURM_SLOTS:-32}
 
@@ -44,51 +47,19 @@ have_slurm() {
 
 install_packages() {
   have_slurm && return 0
-  [ "$(id -u)" -eq 0 ] ||
-    die "Slurm is not installed and this is not root: sudo apt-get install --no-install-recommends ${SLURM_PACKAGES[*]}"
-  command -v apt-get >/dev/null || die "Slurm is not installed and there is no apt-get"
-  # Debian's maintainer scripts start the services on install: a
-  # temporary policy-rc.d (exit 101) forbids that.  An existing one is
-  # left as it is.
-  local policy=/usr/sbin/policy-rc.d made=0
-  if [ ! -e $policy ]; then
-    printf '#!/bin/sh\nexit 101\n' >$policy
-    chmod 755 $policy
-    made=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  local rc=0
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      "${SLURM_PACKAGES[@]}" >/dev/null; } || rc=$?
-  [ $made -eq 1 ] && rm -f $policy
-  [ $rc -eq 0 ] || die "apt-get install ${SLURM_PACKAGES[*]} failed ($rc)"
+  # deps.sh installs with --no-install-recommends under a temporary
+  # policy-rc.d: Debian's maintainer scripts would start the service.
+  orr_install_packages "${SLURM_PACKAGES[@]}" ||
+    die "cannot install ${SLURM_PACKAGES[*]} (see above)"
   have_slurm || die "installed ${SLURM_PACKAGES[*]} but slurmctld/slurmd/sbatch/munged are still missing"
 }
 
-# A TCP port nobody listens on (from /proc/net/tcp*, no extra tools).
-listening_ports() {
-  awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -un
-}
-free_port() {
-  local used p
-  used=" $(listening_ports | tr '\n' ' ') $* "
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    case $used in *" $p "*) continue ;; esac
-    echo $p
-    return 0
-  done
-  die "no free TCP port found"
-}
-
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 write_config() {
   local d=$1 host mem real cport dport topo
   host=$(hostname -s)
-  cport=$(free_port)
-  dport=$(free_port "$cport")
+  cport=$(orr_free_port)
+  dport=$(orr_free_port "$cport")
   # Real memory minus a margin, or the node drains ("Low RealMemory").
   real=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
   mem=$((real * 3 / 4))
@@ -141,7 +112,7 @@ EOF
 
 start_munge() {
   local d=$1
-  alive "$d/munged.pid" && return 0
+  orr_alive "$d/munged.pid" && return 0
   if [ ! -s "$d/munge/munge.key" ]; then
     # munged refuses a key readable by others and group/other-writable
     # directories on the way to it.
@@ -155,7 +126,7 @@ start_munge() {
   echo $! >"$d/munged.pid"
   for _ in $(seq 100); do
     [ -S "$d/munge/munge.socket.2" ] && return 0
-    alive "$d/munged.pid" || break
+    orr_alive "$d/munged.pid" || break
     sleep 0.05
   done
   die "munged did not start: $(tail -5 "$d/log/munged.log" "$d/log/munged.out" 2>/dev/null)"
@@ -166,7 +137,7 @@ start() {
   local d
   d=$(state_dir "${1:-}")
   chmod 755 "$d"
-  if alive "$d/slurmctld.pid" && alive "$d/slurmd.pid" && alive "$d/munged.pid"; then
+  if orr_alive "$d/slurmctld.pid" && orr_alive "$d/slurmd.pid" && orr_alive "$d/munged.pid"; then
     echo "slurm.sh: already running in $d" >&2
     return 0
   fi
@@ -185,8 +156,8 @@ start() {
   # controller answers.
   local st=""
   for _ in $(seq 300); do
-    alive "$d/slurmctld.pid" || die "slurmctld exited: $(tail -5 "$d/log/slurmctld.log" "$d/log/slurmctld.out" 2>/dev/null)"
-    alive "$d/slurmd.pid" || die "slurmd exited: $(tail -5 "$d/log/slurmd.log" "$d/log/slurmd.out" 2>/dev/null)"
+    orr_alive "$d/slurmctld.pid" || die "slurmctld exited: $(tail -5 "$d/log/slurmctld.log" "$d/log/slurmctld.out" 2>/dev/null)"
+    orr_alive "$d/slurmd.pid" || die "slurmd exited: $(tail -5 "$d/log/slurmd.log" "$d/log/slurmd.out" 2>/dev/null)"
     st=$(sinfo -h -o %t 2>/dev/null | head -1 || true)
     case $st in idle*|mix*|alloc*) echo "slurm.sh: running in $d (node $st)" >&2; return 0 ;; esac
     sleep 0.1
@@ -223,7 +194,7 @@ status() {
   local d rc=0 f
   d=$(state_dir "${1:-}")
   for f in munged slurmctld slurmd; do
-    if alive "$d/$f.pid"; then
+    if orr_alive "$d/$f.pid"; then
       echo "$f: running ($(cat "$d/$f.pid"))"
     else
       echo "$f: not running"
