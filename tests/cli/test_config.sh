@@ -2,10 +2,7 @@
 # tests/cli/test_config.sh - `orrery config`: exit codes, JSON output,
 # secrets never printed.  Usage: test_config.sh /path/to/orrery
 ORRERY=$1
-passed=0
-failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/../lib/checks.sh"
 # check NAME WANT_STATUS CMD...: run CMD, compare the exit status.
 check() {
     name=$1 want=$2
@@ -14,10 +11,6 @@ check() {
     got=$?
     if [ "$got" -eq "$want" ]; then ok "$name"; else
         bad "$name (exit $got, expected $want)"; cat err.txt; fi
-}
-contains() {    # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then ok "$1"; else
-        bad "$1: '$3' not in $2"; cat "$2"; fi
 }
 lacks() {       # lacks NAME TEXT FILES...
     name=$1 text=$2

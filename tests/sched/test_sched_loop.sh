@@ -9,26 +9,7 @@
 # Usage: test_sched_loop.sh /path/to/orrery /path/to/tests/sched
 ORRERY=$1
 SRC=$2
-passed=0
-failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-bad()  { failed=$((failed + 1)); echo "FAIL $1"; }
-check() {
-    name=$1 want=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok "$name"; else
-        bad "$name (exit $got, expected $want)"; cat out.txt err.txt; fi
-}
-contains() {    # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then ok "$1"; else
-        bad "$1: '$3' not in $2"; cat "$2"; fi
-}
-lacks() {       # lacks NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then bad "$1: '$3' in $2"; cat "$2"; else
-        ok "$1"; fi
-}
+. "$(dirname "$0")/../lib/checks.sh"
 # wait_for FILE TEXT: poll (bounded: ~120 s) until TEXT is in FILE.
 wait_for() {
     i=0
