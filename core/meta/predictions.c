@@ -1,10 +1,12 @@
 /*
- * meta/predictions.c - batched inserts into the prediction log, labels,
- * and the decoding of stored rows (binary, or legacy JSON).
+ * meta/predictions.c - the prediction log written in chunks (legacy rows
+ * for what a chunk cannot hold), labels matched against both, and the
+ * decoding of stored rows (binary, or legacy JSON).
  */
 #include "meta/predictions.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,20 +108,20 @@ static int bind_row(sqlite3_stmt *st, int o,
     return src;
 }
 
-/* Rows go in statements of MULTI rows: a busy server's log writer spends
- * its time in SQLite, and one statement per row costs a third more. */
+/* Rows go in statements of MULTI rows: one statement per row costs a
+ * third more.  Only legacy rows go there now (JSON text, or outputs of
+ * another row count than the inputs); the lock is held, a transaction
+ * open. */
 #define MULTI 32
 #define ROW_SQL "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-int orri_predictions_insert(struct orr_meta *m,
-                            const struct orri_prediction_row *rows, size_t n,
-                            struct orr_error *e)
+static int insert_rows(struct orr_meta *m,
+                       const struct orri_prediction_row *const *rows,
+                       size_t n, struct orr_error *e)
 {
     static const char head[] =
         "INSERT INTO predictions (request_id, model, version, ts_ms,"
         " latency_us, inputs, outputs, input_cols, output_cols) VALUES ";
-    if (n == 0)
-        return ORR_OK;
     char q[sizeof head + MULTI * (sizeof ROW_SQL + 1)];
     size_t len = 0;
     memcpy(q, head, sizeof head - 1);
@@ -129,10 +131,7 @@ int orri_predictions_insert(struct orr_meta *m,
      * which must live until the step: one row a statement there. */
     int multi = HOST_LE && n >= MULTI;
     void *scratch[2] = {NULL, NULL};
-    pthread_mutex_lock(&m->lock);
-    int rc = orri_meta_begin(m, e);
-    if (rc)
-        goto fail;
+    int rc = ORR_OK;
     memcpy(q + len, ROW_SQL, sizeof ROW_SQL);
     int src = sqlite3_prepare_v2(m->db, q, -1, &st1, NULL);
     if (src == SQLITE_OK && multi) {
@@ -146,7 +145,7 @@ int orri_predictions_insert(struct orr_meta *m,
     size_t i = 0;
     while (src == SQLITE_OK && multi && n - i >= MULTI) {
         for (int k = 0; src == SQLITE_OK && k < MULTI; k++)
-            src = bind_row(stm, 9 * k, &rows[i + (size_t)k], scratch);
+            src = bind_row(stm, 9 * k, rows[i + (size_t)k], scratch);
         if (src == SQLITE_OK)
             src = sqlite3_step(stm);
         if (src == SQLITE_DONE)
@@ -155,31 +154,324 @@ int orri_predictions_insert(struct orr_meta *m,
         i += MULTI;
     }
     for (; src == SQLITE_OK && i < n; i++) {
-        src = bind_row(st1, 0, &rows[i], scratch);
+        src = bind_row(st1, 0, rows[i], scratch);
         if (src == SQLITE_OK)
             src = sqlite3_step(st1);
         if (src == SQLITE_DONE)
             src = SQLITE_OK;
         sqlite3_reset(st1);
     }
-    if (src != SQLITE_OK) {
+    if (src != SQLITE_OK)
         rc = orri_meta_sqlfail(m, src, e, "logging predictions");
-        orri_meta_rollback(m);
-        goto fail;
-    }
-    rc = orri_meta_commit(m, e);
-fail:
     sqlite3_finalize(st1);
     sqlite3_finalize(stm);
-    pthread_mutex_unlock(&m->lock);
     free(scratch[0]);
     free(scratch[1]);
     return rc;
 }
 
-/* Store labels with the lock held and a transaction open. */
+/* ---- chunks (schema migration 7) ---------------------------------------- */
+
+/* A growable byte buffer; `oom` sticks. */
+struct buf {
+    unsigned char *p;
+    size_t         len, cap;
+    int            oom;
+};
+
+static void buf_put(struct buf *b, const void *src, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap : 4096;
+        while (c < b->len + n)
+            c *= 2;
+        unsigned char *p = realloc(b->p, c);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = c;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void buf_i64(struct buf *b, int64_t v)
+{
+    unsigned char le[8];
+    uint64_t u = (uint64_t)v;
+    for (int k = 0; k < 8; k++)
+        le[k] = (unsigned char)(u >> (8 * k));
+    buf_put(b, le, 8);
+}
+
+static void buf_f64(struct buf *b, const double *v, size_t n)
+{
+    if (HOST_LE) {
+        buf_put(b, v, n * sizeof *v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char le[8];
+        orri_f64_to_le(le, &v[i], 1);
+        buf_put(b, le, 8);
+    }
+}
+
+int64_t orri_i64_from_le(const void *src)
+{
+    const unsigned char *s = src;
+    uint64_t u = 0;
+    for (int k = 0; k < 8; k++)
+        u |= (uint64_t)s[k] << (8 * k);
+    return (int64_t)u;
+}
+
+/* Rows of one chunk share model, version and column counts. */
+static int same_chunk(const struct orri_prediction_row *a,
+                      const struct orri_prediction_row *b)
+{
+    return a->in_cols == b->in_cols &&
+           (a->out ? a->out_cols : 0) == (b->out ? b->out_cols : 0) &&
+           !strcmp(a->model ? a->model : "", b->model ? b->model : "") &&
+           !strcmp(a->version ? a->version : "",
+                   b->version ? b->version : "");
+}
+
+/* A row a chunk can hold: binary inputs, outputs absent or of as many
+ * rows as the inputs. */
+static int chunkable(const struct orri_prediction_row *r)
+{
+    return r->in && r->in_cols && r->in_rows &&
+           (!r->out || !r->out_cols || r->out_rows == r->in_rows);
+}
+
+struct chunk_bufs {
+    struct buf ids, ts, lat, rows, in, out;
+};
+
+static void chunk_bufs_free(struct chunk_bufs *c)
+{
+    free(c->ids.p);
+    free(c->ts.p);
+    free(c->lat.p);
+    free(c->rows.p);
+    free(c->in.p);
+    free(c->out.p);
+}
+
+/* Write the `n` rows of `g` as one chunk (lock held, transaction open). */
+static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
+                        const struct orri_prediction_row *const *g, size_t n,
+                        struct chunk_bufs *c, struct orr_error *e)
+{
+    const struct orri_prediction_row *r0 = g[0];
+    size_t oc = r0->out ? r0->out_cols : 0;
+    int64_t tmin = g[0]->ts_ms, tmax = g[0]->ts_ms;
+    c->ids.len = c->ts.len = c->lat.len = c->rows.len = 0;
+    c->in.len = c->out.len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct orri_prediction_row *r = g[i];
+        const char *id = r->request_id ? r->request_id : "";
+        buf_put(&c->ids, id, strlen(id) + 1);
+        buf_i64(&c->ts, r->ts_ms);
+        buf_i64(&c->lat, r->latency_us);
+        buf_i64(&c->rows, (int64_t)r->in_rows);
+        buf_f64(&c->in, r->in, r->in_rows * r->in_cols);
+        if (oc)
+            buf_f64(&c->out, r->out, r->in_rows * oc);
+        tmin = r->ts_ms < tmin ? r->ts_ms : tmin;
+        tmax = r->ts_ms > tmax ? r->ts_ms : tmax;
+    }
+    if (c->ids.oom || c->ts.oom || c->lat.oom || c->rows.oom ||
+        c->in.oom || c->out.oom)
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    bind_text(st, 1, r0->model ? r0->model : "");
+    bind_text(st, 2, r0->version ? r0->version : "");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
+    sqlite3_bind_int64(st, 4, tmin);
+    sqlite3_bind_int64(st, 5, tmax);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)r0->in_cols);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)oc);
+    sqlite3_bind_blob64(st, 8, c->ids.p, c->ids.len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 9, c->ts.p, c->ts.len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 10, c->lat.p, c->lat.len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 11, c->rows.p, c->rows.len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 12, c->in.p, c->in.len, SQLITE_STATIC);
+    if (oc)
+        sqlite3_bind_blob64(st, 13, c->out.p, c->out.len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 13);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+        return orri_meta_sqlfail(m, src, e, "logging predictions");
+    return ORR_OK;
+}
+
+/* Chunks hold at most CHUNK_MAX predictions: a window by count reads
+ * whole chunks, a label scan reads their ids. */
+#define CHUNK_MAX 1024
+
+struct orri_pred_scratch {
+    struct chunk_bufs                  c;
+    const struct orri_prediction_row **g;
+    unsigned char                     *done;
+    size_t                             cap;
+};
+
+void orri_pred_scratch_free(struct orri_pred_scratch *sc)
+{
+    if (!sc)
+        return;
+    chunk_bufs_free(&sc->c);
+    free(sc->g);
+    free(sc->done);
+    free(sc);
+}
+
+int orri_predictions_write(struct orr_meta *m,
+                           const struct orri_prediction_row *rows, size_t n,
+                           struct orri_pred_scratch **scratch,
+                           struct orr_error *e)
+{
+    static const char qc[] =
+        "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
+        " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
+        " inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    if (n == 0)
+        return ORR_OK;
+    struct orri_pred_scratch *sc = *scratch;
+    if (!sc && !(sc = *scratch = calloc(1, sizeof *sc)))
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    if (sc->cap < n) {
+        free(sc->g);
+        free(sc->done);
+        sc->g = malloc(n * sizeof *sc->g);
+        sc->done = malloc(n);
+        sc->cap = sc->g && sc->done ? n : 0;
+        if (!sc->cap)
+            return orr_fail(e, ORR_ENOMEM, "out of memory");
+    }
+    const struct orri_prediction_row **g = sc->g;
+    unsigned char *done = sc->done;
+    memset(done, 0, n);
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&m->lock);
+    int rc = orri_meta_begin(m, e);
+    if (rc)
+        goto out;
+    /* Legacy rows first, in their order. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!chunkable(&rows[i])) {
+            g[k++] = &rows[i];
+            done[i] = 1;
+        }
+    if (k)
+        rc = insert_rows(m, g, k, e);
+    int src = SQLITE_OK;
+    if (!rc && k < n)
+        src = sqlite3_prepare_v2(m->db, qc, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
+    /* Group the rest by chunk, keeping their order within a group: a
+     * shadowed deployment interleaves two versions. */
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (done[i])
+            continue;
+        k = 0;
+        for (size_t j = i; j < n && k < CHUNK_MAX; j++)
+            if (!done[j] && same_chunk(&rows[i], &rows[j])) {
+                g[k++] = &rows[j];
+                done[j] = 1;
+            }
+        rc = insert_chunk(m, st, g, k, &sc->c, e);
+    }
+    if (rc)
+        orri_meta_rollback(m);
+    else
+        rc = orri_meta_commit(m, e);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int orri_predictions_insert(struct orr_meta *m,
+                            const struct orri_prediction_row *rows, size_t n,
+                            struct orr_error *e)
+{
+    struct orri_pred_scratch *sc = NULL;
+    int rc = orri_predictions_write(m, rows, n, &sc, e);
+    orri_pred_scratch_free(sc);
+    return rc;
+}
+
+/* ---- labels -------------------------------------------------------------- */
+
+/* The labels of a batch not matched by a legacy row, by request id. */
+struct idset {
+    size_t *slot;               /* index + 1 into the rows; 0: empty      */
+    size_t  cap;
+};
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Mark the labels whose id is logged in a chunk of their model: one pass
+ * over the chunks' id columns, newest first, through `newest`
+ * predictions at most (0: all).  The ids come before the inputs in the
+ * row, so the inputs are not read. */
+static int match_chunks(struct orr_meta *m, const struct orri_label_row *rows,
+                        unsigned char *hit, const struct idset *set,
+                        int64_t newest, struct orr_error *e)
+{
+    static const char q[] =
+        "SELECT model, n, request_ids FROM prediction_chunks"
+        " ORDER BY id DESC";
+    sqlite3_stmt *st = NULL;
+    int64_t seen = 0;
+    int src = sqlite3_prepare_v2(m->db, q, -1, &st, NULL);
+    while (src == SQLITE_OK && (!newest || seen < newest) &&
+           (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *model = (const char *)sqlite3_column_text(st, 0);
+        const char *ids = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        seen += sqlite3_column_int64(st, 1);
+        src = SQLITE_OK;
+        if (!model || !ids || !len || ids[len - 1])
+            continue;
+        for (const char *id = ids; id < ids + len; id += strlen(id) + 1) {
+            for (size_t i = hash_id(id) & (set->cap - 1); set->slot[i];
+                 i = (i + 1) & (set->cap - 1)) {
+                const struct orri_label_row *r = &rows[set->slot[i] - 1];
+                if (!strcmp(r->request_id, id) &&
+                    (!r->model || !r->model[0] || !strcmp(r->model, model)))
+                    hit[set->slot[i] - 1] = 1;
+            }
+        }
+    }
+    int rc = src == SQLITE_DONE || src == SQLITE_OK ? ORR_OK
+           : orri_meta_sqlfail(m, src, e, "matching labels");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Store labels with the lock held and a transaction open; with `matched`,
+ * count those with a logged prediction: legacy rows through their
+ * request index, chunks by a scan of the `newest` predictions (0: all). */
 static int put_locked(struct orr_meta *m, const struct orri_label_row *rows,
-                      size_t n, int64_t *matched, struct orr_error *e)
+                      size_t n, int64_t newest, int64_t *matched,
+                      struct orr_error *e)
 {
     static const char qi[] =
         "INSERT OR REPLACE INTO labels (request_id, model, label, ts_ms)"
@@ -189,9 +481,22 @@ static int put_locked(struct orr_meta *m, const struct orri_label_row *rows,
         " AND (coalesce(?2, '') = '' OR model = ?2))";
     sqlite3_stmt *si = NULL, *sm = NULL;
     int64_t now = orri_meta_now_ms(), hits = 0;
+    struct idset set = {0};
+    unsigned char *hit = NULL;
+    size_t pending = 0;
     int rc = ORR_OK;
+    if (matched) {
+        hit = calloc(n, 1);
+        for (set.cap = 16; set.cap < 2 * n; set.cap *= 2)
+            ;
+        set.slot = calloc(set.cap, sizeof *set.slot);
+        if (!hit || !set.slot) {
+            rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     int src = sqlite3_prepare_v2(m->db, qi, -1, &si, NULL);
-    if (src == SQLITE_OK)
+    if (src == SQLITE_OK && matched)
         src = sqlite3_prepare_v2(m->db, qm, -1, &sm, NULL);
     for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
         const struct orri_label_row *r = &rows[i];
@@ -213,27 +518,47 @@ static int put_locked(struct orr_meta *m, const struct orri_label_row *rows,
         sqlite3_reset(si);
         if (src != SQLITE_DONE)
             break;
+        src = SQLITE_OK;
+        if (!matched)
+            continue;
         bind_text(sm, 1, r->request_id);
         bind_text(sm, 2, model);
         src = sqlite3_step(sm);
         if (src == SQLITE_ROW) {
-            hits += sqlite3_column_int(sm, 0);
+            hit[i] = (unsigned char)sqlite3_column_int(sm, 0);
             src = SQLITE_OK;
         }
         sqlite3_reset(sm);
+        if (!hit[i]) {
+            size_t k = hash_id(r->request_id) & (set.cap - 1);
+            while (set.slot[k])
+                k = (k + 1) & (set.cap - 1);
+            set.slot[k] = i + 1;
+            pending++;
+        }
     }
-    if (src != SQLITE_OK && src != SQLITE_DONE)
+    if (src != SQLITE_OK && src != SQLITE_DONE) {
         rc = orri_meta_sqlfail(m, src, e, "storing labels");
-    else if (matched)
+        goto fail;
+    }
+    if (pending && (rc = match_chunks(m, rows, hit, &set, newest, e)))
+        goto fail;
+    for (size_t i = 0; matched && i < n; i++)
+        hits += hit[i];
+    if (matched)
         *matched = hits;
 fail:
     sqlite3_finalize(si);
     sqlite3_finalize(sm);
+    free(set.slot);
+    free(hit);
     return rc;
 }
 
-int orri_labels_put(struct orr_meta *m, const struct orri_label_row *rows,
-                    size_t n, int64_t *matched, struct orr_error *e)
+int orri_labels_put_recent(struct orr_meta *m,
+                           const struct orri_label_row *rows, size_t n,
+                           int64_t newest, int64_t *matched,
+                           struct orr_error *e)
 {
     if (matched)
         *matched = 0;
@@ -242,7 +567,7 @@ int orri_labels_put(struct orr_meta *m, const struct orri_label_row *rows,
     pthread_mutex_lock(&m->lock);
     int rc = orri_meta_begin(m, e);
     if (!rc) {
-        rc = put_locked(m, rows, n, matched, e);
+        rc = put_locked(m, rows, n, newest, matched, e);
         if (rc)
             orri_meta_rollback(m);
         else
@@ -252,13 +577,19 @@ int orri_labels_put(struct orr_meta *m, const struct orri_label_row *rows,
     return rc;
 }
 
-int orri_predictions_label(struct orr_meta *m, const char *model,
-                           const char *request_id, const char *label,
-                           struct orr_error *e)
+int orri_labels_put(struct orr_meta *m, const struct orri_label_row *rows,
+                    size_t n, int64_t *matched, struct orr_error *e)
+{
+    return orri_labels_put_recent(m, rows, n, 0, matched, e);
+}
+
+int orri_predictions_label_recent(struct orr_meta *m, const char *model,
+                                  const char *request_id, const char *label,
+                                  int64_t newest, struct orr_error *e)
 {
     struct orri_label_row r = {request_id, model, label};
     int64_t matched = 0;
-    int rc = orri_labels_put(m, &r, 1, &matched, e);
+    int rc = orri_labels_put_recent(m, &r, 1, newest, &matched, e);
     if (rc)
         return rc;
     if (!matched)
@@ -267,6 +598,14 @@ int orri_predictions_label(struct orr_meta *m, const char *model,
                         "prediction arrives", request_id,
                         model ? " for model " : "", model ? model : "");
     return ORR_OK;
+}
+
+int orri_predictions_label(struct orr_meta *m, const char *model,
+                           const char *request_id, const char *label,
+                           struct orr_error *e)
+{
+    return orri_predictions_label_recent(m, model, request_id, label, 0,
+                                         e);
 }
 
 static int decode_json(const char *text, size_t len, double **out,

@@ -1,13 +1,17 @@
 /*
- * meta/predictions.h - the prediction log (schema migrations 4 and 6):
- * what servers answered, written in batches by core/serve's writer
+ * meta/predictions.h - the prediction log (schema migrations 4, 6 and
+ * 7): what servers answered, written in batches by core/serve's writer
  * thread, and ground-truth labels posted later by request id.
  *
- * Rows are written with inputs/outputs as BLOBs of little-endian IEEE-754
- * doubles, row-major, their column counts in input_cols/output_cols, so
- * monitoring reads a million rows without parsing text.  Rows logged
- * before migration 6 hold JSON text there (NULL counts); readers accept
- * both (orri_predictions_decode).
+ * Predictions are written in chunks (`prediction_chunks`, migration 7):
+ * one row per group of up to 1024 predictions of one model, version and
+ * column count, their request ids, times, latencies, row counts, inputs
+ * and outputs in columnar BLOBs (little-endian int64 / IEEE-754 doubles,
+ * ids NUL-terminated), so a logged prediction costs its bytes, not a
+ * B-tree insert per row and per index.  The `predictions` table keeps
+ * the rows logged before (binary since migration 6, JSON text before:
+ * orri_predictions_decode) and the rows a chunk cannot hold (JSON text;
+ * outputs of another row count than the inputs); readers read both.
  *
  * Labels live in the `labels` table keyed by (request_id, model): a label
  * is kept even when no prediction is logged under its id yet, and joins
@@ -25,10 +29,9 @@
 
 struct orr_meta;
 
-/* One logged prediction.  With `in` set, the matrices are written as
- * binary rows (the format of migration 6); otherwise `inputs`/`outputs`
- * are written as JSON text (arrays of rows), the legacy format, kept for
- * tests of the readers. */
+/* One logged prediction.  With `in` set, it goes into a chunk; otherwise
+ * `inputs`/`outputs` are written as JSON text (arrays of rows) into
+ * `predictions`, the legacy format, kept for tests of the readers. */
 struct orri_prediction_row {
     const char   *request_id;
     const char   *model;
@@ -43,10 +46,23 @@ struct orri_prediction_row {
     size_t        out_rows, out_cols;
 };
 
-/* Insert `n` rows in one transaction (all or none). */
+/* Insert `n` rows in one transaction (all or none): chunks of the rows
+ * of one model/version/column count, in their order. */
 int orri_predictions_insert(struct orr_meta *m,
                             const struct orri_prediction_row *rows, size_t n,
                             struct orr_error *e);
+
+/* Buffers kept between writes by a writer (NULL until the first). */
+struct orri_pred_scratch;
+/* orri_predictions_insert through *scratch (allocated on first use, kept
+ * for the next call): a busy writer builds its chunks in the same memory
+ * instead of fresh pages every batch. */
+int orri_predictions_write(struct orr_meta *m,
+                           const struct orri_prediction_row *rows, size_t n,
+                           struct orri_pred_scratch **scratch,
+                           struct orr_error *e);
+/* NULL ok. */
+void orri_pred_scratch_free(struct orri_pred_scratch *sc);
 
 /* Store the label (JSON text) of request `request_id` for `model` (NULL:
  * any model).  The label is kept even when no prediction is logged under
@@ -58,6 +74,13 @@ int orri_predictions_label(struct orr_meta *m, const char *model,
                            const char *request_id, const char *label,
                            struct orr_error *e);
 
+/* The same, looking through the `newest` logged predictions of the
+ * chunks only (legacy rows always; 0: all): a server asks about ids it
+ * has not logged itself, and bounds the scan. */
+int orri_predictions_label_recent(struct orr_meta *m, const char *model,
+                                  const char *request_id, const char *label,
+                                  int64_t newest, struct orr_error *e);
+
 /* One label of a batch (orri_labels_put). */
 struct orri_label_row {
     const char *request_id;
@@ -65,10 +88,18 @@ struct orri_label_row {
     const char *label;          /* JSON text                               */
 };
 
-/* Store `n` labels in one transaction; *matched (may be NULL) gets how
- * many have a logged prediction under their id already. */
+/* Store `n` labels in one transaction; *matched gets how many have a
+ * logged prediction under their id already: legacy rows through their
+ * request index, chunks by one scan of their id columns (no per-row
+ * index).  matched NULL: store only, no matching. */
 int orri_labels_put(struct orr_meta *m, const struct orri_label_row *rows,
                     size_t n, int64_t *matched, struct orr_error *e);
+/* The same, scanning the chunks of the `newest` logged predictions only
+ * (0: all). */
+int orri_labels_put_recent(struct orr_meta *m,
+                           const struct orri_label_row *rows, size_t n,
+                           int64_t newest, int64_t *matched,
+                           struct orr_error *e);
 
 /* Decode a stored inputs/outputs cell: a BLOB of `cols` columns (bytes
  * must be a multiple of 8 * cols), or legacy JSON text (an array of rows,
@@ -80,5 +111,7 @@ int orri_predictions_decode(const void *data, size_t len, int is_text,
 /* Little-endian bytes of n doubles (8 * n bytes at `dst`), and back. */
 void orri_f64_to_le(void *dst, const double *src, size_t n);
 void orri_f64_from_le(double *dst, const void *src, size_t n);
+/* The little-endian int64 at `src` (8 bytes). */
+int64_t orri_i64_from_le(const void *src);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * monitor/window.c - reading one window of the prediction log: binary
- * rows copied straight into one matrix (legacy JSON rows decoded), labels
+ * monitor/window.c - reading one window of the prediction log: chunks
+ * (and the legacy rows before them) scattered straight into the window's
+ * columns (legacy JSON rows decoded), labels
  * joined by request id through an in-memory index of the model's labels,
  * so a window without labels costs no lookup per row.
  */
@@ -261,14 +262,188 @@ static int join_label(struct orri_mon_rows *r, size_t cap, size_t first,
     return rc;
 }
 
-/* The count window walks the table backwards by rowid ("+model" keeps
- * the planner off the (model, ts_ms) index, whose order would need a
- * temporary B-tree of the whole window: 10 times slower at 1e6 rows);
- * the time window walks that index backwards. */
-int orri_mon_window_load(sqlite3 *db, const char *model, const char *version,
-                         size_t cols, int64_t count, int64_t span_ms,
-                         int64_t now_ms, struct orri_mon_rows *out,
-                         struct orr_error *e)
+/* One logged prediction being added to the window. */
+struct pred {
+    const unsigned char *x;     /* nr x nc little-endian doubles          */
+    size_t               nr, nc;
+    const unsigned char *yb;    /* onr x onc little-endian, or NULL       */
+    const double        *yd;    /* onr x onc host doubles, or NULL        */
+    size_t               onr, onc;
+    int64_t              ts;
+    const char          *id, *version;
+};
+
+/* Add one prediction's rows (skipped when of another column count). */
+static int add_pred(struct orri_mon_rows *r, size_t *cap, int64_t count,
+                    const struct labidx *ix, const struct pred *p)
+{
+    r->n_requests++;
+    if (!p->nr)
+        return ORR_OK;
+    if (!r->cols)
+        r->cols = p->nc;
+    if (p->nc != r->cols) {
+        r->n_skipped++;
+        return ORR_OK;
+    }
+    if (!r->version[0])
+        snprintf(r->version, sizeof r->version, "%s",
+                 p->version ? p->version : "");
+    /* Outputs: their column count is fixed by the first row. */
+    if (!r->out_cols && r->rows == 0)
+        r->out_cols = p->onc;
+    if (count && !*cap && count <= 50000000 && grow(r, cap, (size_t)count))
+        return ORR_ENOMEM;
+    if (grow(r, cap, r->rows + p->nr))
+        return ORR_ENOMEM;
+    scatter(r, p->x, p->nr, p->nc);
+    size_t oc = r->out_cols, nr = p->nr;
+    double *yd = r->y + r->rows * oc;
+    if (p->onc == oc && p->onr == nr && p->yb) {
+        orri_f64_from_le(yd, p->yb, nr * oc);
+    } else {
+        for (size_t i = 0; i < nr; i++)
+            for (size_t c = 0; c < oc; c++)
+                yd[i * oc + c] = p->onc == oc && i < p->onr && p->yd
+                               ? p->yd[i * p->onc + c] : NAN;
+    }
+    for (size_t i = 0; i < nr; i++)
+        r->label[r->rows + i] = NAN;
+    if (!r->end_ms || p->ts > r->end_ms)
+        r->end_ms = p->ts;
+    if (!r->start_ms || p->ts < r->start_ms)
+        r->start_ms = p->ts;
+    if (ix->n && p->id) {
+        const char *lj = labidx_get(ix, p->id);
+        if (lj && join_label(r, *cap, r->rows, nr, lj))
+            return ORR_ENOMEM;
+    }
+    r->rows += nr;
+    return ORR_OK;
+}
+
+/* Chunks (schema 7), newest first: by id for a count window (the
+ * `+model` keeps the planner off the time index, whose order is not the
+ * log's), by the time index for a time window.  Columns are those of
+ * migration 7; each chunk's predictions are read newest first. */
+static int load_chunks(sqlite3 *db, const char *model, const char *version,
+                       int64_t count, int64_t from_ms, int64_t to_ms,
+                       struct orri_mon_rows *r, size_t *cap,
+                       const struct labidx *ix, struct orr_error *e)
+{
+    static const char qn[] =
+        "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
+        " rows, inputs, outputs FROM prediction_chunks"
+        " WHERE +model = ?1 AND (?2 IS NULL OR version = ?2)"
+        " ORDER BY id DESC";
+    static const char qt[] =
+        "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
+        " rows, inputs, outputs FROM prediction_chunks"
+        " WHERE model = ?1 AND (?2 IS NULL OR version = ?2)"
+        " AND ts_max >= ?3 AND ts_min <= ?4 ORDER BY ts_max DESC";
+    sqlite3_stmt *st = NULL;
+    const char **ids = NULL;
+    size_t ids_cap = 0;
+    int rc = ORR_OK;
+    int src = sqlite3_prepare_v2(db, count ? qn : qt, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+        if (version)
+            sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        if (!count) {
+            sqlite3_bind_int64(st, 3, from_ms);
+            sqlite3_bind_int64(st, 4, to_ms);
+        }
+    }
+    while (src == SQLITE_OK && (!count || r->n_requests < count) &&
+           (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
+        const char *ver = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        int64_t ic = sqlite3_column_int64(st, 2);
+        int64_t oc = sqlite3_column_int64(st, 3);
+        const char *idb = sqlite3_column_blob(st, 4);
+        size_t idlen = (size_t)sqlite3_column_bytes(st, 4);
+        const unsigned char *tsb = sqlite3_column_blob(st, 5);
+        size_t tslen = (size_t)sqlite3_column_bytes(st, 5);
+        const unsigned char *rwb = sqlite3_column_blob(st, 6);
+        size_t rwlen = (size_t)sqlite3_column_bytes(st, 6);
+        const unsigned char *in = sqlite3_column_blob(st, 7);
+        size_t inlen = (size_t)sqlite3_column_bytes(st, 7);
+        const unsigned char *out = sqlite3_column_blob(st, 8);
+        size_t outlen = (size_t)sqlite3_column_bytes(st, 8);
+        /* Check the chunk whole before reading any of it. */
+        size_t total = 0, k = 0;
+        int ok = n > 0 && ic > 0 && oc >= 0 && n <= INT32_MAX &&
+                 tslen == 8 * (size_t)n && rwlen == 8 * (size_t)n &&
+                 idb && idlen && !idb[idlen - 1];
+        for (int64_t i = 0; ok && i < n; i++) {
+            int64_t nr = orri_i64_from_le(rwb + 8 * i);
+            ok = nr > 0 && (uint64_t)nr < SIZE_MAX / 8 / (size_t)ic -
+                 total;
+            total += ok ? (size_t)nr : 0;
+        }
+        ok = ok && inlen == total * (size_t)ic * 8 &&
+             (oc ? outlen == total * (size_t)oc * 8 : !outlen);
+        if (ok && ix->n) {
+            if (ids_cap < (size_t)n) {
+                free(ids);
+                ids_cap = (size_t)n;
+                ids = malloc(ids_cap * sizeof *ids);
+                if (!ids) {
+                    rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+                    goto fail;
+                }
+            }
+            for (const char *id = idb; ok && id < idb + idlen;
+                 id += strlen(id) + 1)
+                if ((ok = k < (size_t)n))
+                    ids[k++] = id;
+            ok = ok && k == (size_t)n;
+        }
+        if (!ok) {
+            rc = orr_fail(e, ORR_ECORRUPT, "prediction log of %s: a chunk "
+                          "of %lld predictions is damaged", model,
+                          (long long)n);
+            goto fail;
+        }
+        size_t off = total;
+        for (int64_t i = n - 1; i >= 0 && (!count || r->n_requests < count);
+             i--) {
+            size_t nr = (size_t)orri_i64_from_le(rwb + 8 * i);
+            off -= nr;
+            struct pred p = {
+                .x = in + off * (size_t)ic * 8, .nr = nr, .nc = (size_t)ic,
+                .yb = oc ? out + off * (size_t)oc * 8 : NULL,
+                .onr = oc ? nr : 0, .onc = (size_t)oc,
+                .ts = orri_i64_from_le(tsb + 8 * i),
+                .id = ix->n ? ids[i] : NULL, .version = ver};
+            if (!count && (p.ts < from_ms || p.ts > to_ms))
+                continue;
+            if (add_pred(r, cap, count, ix, &p)) {
+                rc = orr_fail(e, ORR_ENOMEM, "out of memory reading the "
+                              "window");
+                goto fail;
+            }
+        }
+    }
+    if (src != SQLITE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = orri_mon_sqlfail(db, src, e, "reading the prediction log");
+fail:
+    free(ids);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Legacy rows (`predictions`, before schema 7): the count window walks
+ * the table backwards by rowid ("+model" keeps the planner off the
+ * (model, ts_ms) index, whose order would need a temporary B-tree of the
+ * whole window: 10 times slower at 1e6 rows); the time window walks that
+ * index backwards.  They are older than every chunk. */
+static int load_rows(sqlite3 *db, const char *model, const char *version,
+                     int64_t count, int64_t from_ms, int64_t to_ms,
+                     struct orri_mon_rows *r, size_t *cap,
+                     const struct labidx *ix, struct orr_error *e)
 {
     static const char qn[] =
         "SELECT request_id, version, ts_ms, inputs, outputs, input_cols,"
@@ -280,15 +455,9 @@ int orri_mon_window_load(sqlite3 *db, const char *model, const char *version,
         " output_cols, typeof(inputs) = 'text' FROM predictions"
         " WHERE model = ?1 AND (?2 IS NULL OR version = ?2)"
         " AND ts_ms >= ?3 AND ts_ms <= ?4 ORDER BY ts_ms DESC";
-    struct orri_mon_rows *r = out;
-    memset(r, 0, sizeof *r);
-    struct labidx ix = {0};
     sqlite3_stmt *st = NULL;
-    size_t cap = 0;
     double *tmp_in = NULL, *tmp_out = NULL;
-    int rc = load_labels(db, model, &ix, e);
-    if (rc)
-        goto fail;
+    int rc = ORR_OK;
     int src = sqlite3_prepare_v2(db, count ? qn : qt, -1, &st, NULL);
     if (src != SQLITE_OK) {
         rc = orri_mon_sqlfail(db, src, e, "reading the prediction log");
@@ -298,114 +467,85 @@ int orri_mon_window_load(sqlite3 *db, const char *model, const char *version,
     if (version)
         sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
     if (count) {
-        sqlite3_bind_int64(st, 3, count);
+        sqlite3_bind_int64(st, 3, count - r->n_requests);
     } else {
-        sqlite3_bind_int64(st, 3, now_ms - span_ms);
-        sqlite3_bind_int64(st, 4, now_ms);
+        sqlite3_bind_int64(st, 3, from_ms);
+        sqlite3_bind_int64(st, 4, to_ms);
     }
-    r->cols = cols;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        r->n_requests++;
         int text = sqlite3_column_int(st, 7);
         int64_t icols = sqlite3_column_int64(st, 5);
         int64_t ocols = sqlite3_column_int64(st, 6);
         const void *in = sqlite3_column_blob(st, 3);
         size_t in_len = (size_t)sqlite3_column_bytes(st, 3);
-        size_t nr = 0, nc = 0;
-        const unsigned char *xin = in;
+        struct pred p = {.ts = sqlite3_column_int64(st, 2),
+                         .version = (const char *)sqlite3_column_text(st, 1),
+                         .id = (const char *)sqlite3_column_text(st, 0)};
+        p.x = in;
         free(tmp_in);
         tmp_in = NULL;
         /* Binary rows are scattered into the columns as they are; legacy
          * JSON rows decode first. */
         if (text || icols <= 0) {
             rc = orri_predictions_decode(in, in_len, text, icols, &tmp_in,
-                                         &nr, &nc, e);
+                                         &p.nr, &p.nc, e);
             if (rc)
                 goto fail;
             if (!HOST_LE)
-                orri_f64_to_le(tmp_in, tmp_in, nr * nc);
-            xin = (const unsigned char *)tmp_in;
+                orri_f64_to_le(tmp_in, tmp_in, p.nr * p.nc);
+            p.x = (const unsigned char *)tmp_in;
         } else if (in_len % (8 * (size_t)icols) == 0) {
-            nc = (size_t)icols;
-            nr = in_len / 8 / nc;
+            p.nc = (size_t)icols;
+            p.nr = in_len / 8 / p.nc;
         }
-        if (!nr)
-            continue;
-        if (!r->cols)
-            r->cols = nc;
-        if (nc != r->cols) {
-            r->n_skipped++;
-            continue;
-        }
-        if (!r->version[0]) {
-            const char *v = (const char *)sqlite3_column_text(st, 1);
-            snprintf(r->version, sizeof r->version, "%s", v ? v : "");
-        }
-        /* Outputs: their column count is fixed by the first row. */
         const unsigned char *ob = sqlite3_column_blob(st, 4);
         size_t ob_len = (size_t)sqlite3_column_bytes(st, 4);
-        size_t onr = 0, onc = 0;
-        const double *yout = NULL;
         free(tmp_out);
         tmp_out = NULL;
-        if (ob && ob_len && !text && ocols > 0 && HOST_LE &&
+        if (ob && ob_len && !text && ocols > 0 &&
             ob_len % (8 * (size_t)ocols) == 0) {
-            onc = (size_t)ocols;
-            onr = ob_len / 8 / onc;
+            p.onc = (size_t)ocols;
+            p.onr = ob_len / 8 / p.onc;
+            p.yb = ob;
         } else if (ob && ob_len) {
             rc = orri_predictions_decode(ob, ob_len, text, ocols, &tmp_out,
-                                         &onr, &onc, e);
+                                         &p.onr, &p.onc, e);
             if (rc)
                 goto fail;
-            yout = tmp_out;
+            p.yd = tmp_out;
         }
-        if (!r->out_cols && r->rows == 0)
-            r->out_cols = onc;
-        if (count && !cap && count <= 50000000) {
-            rc = grow(r, &cap, (size_t)count);
-            if (rc)
-                goto oom;
+        if (add_pred(r, cap, count, ix, &p)) {
+            rc = orr_fail(e, ORR_ENOMEM, "out of memory reading the window");
+            goto fail;
         }
-        if ((rc = grow(r, &cap, r->rows + nr)))
-            goto oom;
-        scatter(r, xin, nr, nc);
-        size_t oc = r->out_cols;
-        double *yd = r->y + r->rows * oc;
-        if (onc == oc && onr == nr && !yout) {
-            memcpy(yd, ob, nr * oc * sizeof *yd);
-        } else {
-            for (size_t i = 0; i < nr; i++)
-                for (size_t c = 0; c < oc; c++)
-                    yd[i * oc + c] = onc == oc && i < onr
-                                   ? (yout ? yout[i * onc + c] : NAN) : NAN;
-        }
-        for (size_t i = 0; i < nr; i++)
-            r->label[r->rows + i] = NAN;
-        int64_t ts = sqlite3_column_int64(st, 2);
-        if (!r->end_ms || ts > r->end_ms)
-            r->end_ms = ts;
-        if (!r->start_ms || ts < r->start_ms)
-            r->start_ms = ts;
-        if (ix.n) {
-            const char *id = (const char *)sqlite3_column_text(st, 0);
-            const char *lj = id ? labidx_get(&ix, id) : NULL;
-            if (lj && (rc = join_label(r, cap, r->rows, nr, lj)))
-                goto oom;
-        }
-        r->rows += nr;
     }
-    if (src != SQLITE_DONE) {
+    if (src != SQLITE_DONE)
         rc = orri_mon_sqlfail(db, src, e, "reading the prediction log");
-        goto fail;
-    }
-    rc = ORR_OK;
-    goto fail;
-oom:
-    rc = orr_fail(e, ORR_ENOMEM, "out of memory reading the window");
 fail:
     free(tmp_in);
     free(tmp_out);
     sqlite3_finalize(st);
+    return rc;
+}
+
+int orri_mon_window_load(sqlite3 *db, const char *model, const char *version,
+                         size_t cols, int64_t count, int64_t span_ms,
+                         int64_t now_ms, struct orri_mon_rows *out,
+                         struct orr_error *e)
+{
+    struct orri_mon_rows *r = out;
+    memset(r, 0, sizeof *r);
+    struct labidx ix = {0};
+    size_t cap = 0;
+    r->cols = cols;
+    int64_t from = now_ms - span_ms;
+    int rc = load_labels(db, model, &ix, e);
+    if (!rc)
+        rc = load_chunks(db, model, version, count, from, now_ms, r, &cap,
+                         &ix, e);
+    if (!rc && (!count || r->n_requests < count))
+        rc = load_rows(db, model, version, count, from, now_ms, r, &cap,
+                       &ix, e);
     labidx_free(&ix);
     if (rc)
         orri_mon_rows_free(r);

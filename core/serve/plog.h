@@ -1,10 +1,12 @@
 /*
  * serve/plog.h - the prediction log queue: servers hand predictions to
  * the host (orr_host.log_prediction), which copies them into a bounded
- * queue and returns; a writer thread serializes them to JSON and inserts
- * them into the metadata store's `predictions` table in batched
- * transactions.  When the queue is full the record is dropped and
- * counted: a request never waits for storage.
+ * queue and returns; a writer thread writes them to the metadata store
+ * in batched transactions, a chunk of predictions a row
+ * (`prediction_chunks`, meta/predictions.h).  When the queue is full the
+ * record is dropped and counted: a request never waits for storage.
+ * The log remembers the request ids it wrote (the last 1-2 million), so
+ * a label posted for one is matched without a lookup in the store.
  *
  * One log is active per process (the one of the serve session running);
  * log_prediction without one returns ORR_EUNSUPPORTED.
@@ -40,6 +42,10 @@ int  orri_plog_flush(struct orri_plog *l, int timeout_ms,
 void orri_plog_stats(struct orri_plog *l, struct orri_plog_stats *out);
 /* Deactivate, write what is queued, join the writer, free.  NULL ok. */
 void orri_plog_stop(struct orri_plog *l);
+
+/* Tests only: when >= 2 (a power of two), the number of written request
+ * ids a log started afterwards remembers, instead of 2^21. */
+extern int orri_plog_test_ring;
 
 /* The host table's log_prediction member. */
 int orri_serve_log_prediction(const struct orr_prediction *p,

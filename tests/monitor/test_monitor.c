@@ -9,6 +9,7 @@
  * inputs of issue #7, and `orrery monitor`'s exit codes.
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "data/table.h"
 #include "meta/predictions.h"
 #include "meta/registry.h"
+#include "monitor/internal.h"
 #include "monitor/monitor.h"
 #include "plugin/model.h"
 #include "serve/plog.h"
@@ -204,11 +206,17 @@ static void test_setup(void)
     log_rows("a", 0, 100, T0, 0, 1);
     log_rows("m", 200, 1, T0 + 2 * HOUR, 0, 3);
     log_rows("b", 300, 60, T0 + 2 * HOUR + 1000, 20, 1);
-    CHECK_INT(q_int("SELECT count(*) FROM predictions WHERE model = 'mon'"
-                    " AND typeof(inputs) = 'blob' AND input_cols = 30"
-                    " AND output_cols = 1"), 161);
-    CHECK_INT(q_int("SELECT length(inputs) FROM predictions"
-                    " WHERE request_id = 'm-0'"), 3 * 30 * 8);
+    /* Chunks (schema 7): a batch a row, not a row a prediction. */
+    CHECK_INT(q_int("SELECT sum(n) FROM prediction_chunks WHERE model ="
+                    " 'mon' AND input_cols = 30 AND output_cols = 1"), 161);
+    CHECK(q_int("SELECT count(*) FROM prediction_chunks") < 161);
+    CHECK_INT(q_int("SELECT count(*) FROM predictions"), 0);
+    CHECK_INT(q_int("SELECT length(inputs) FROM prediction_chunks"
+                    " WHERE hex(request_ids) = hex('m-0') || '00'"),
+              3 * 30 * 8);
+    CHECK_INT(q_int("SELECT length(rows) || length(ts_ms) FROM"
+                    " prediction_chunks WHERE hex(request_ids) ="
+                    " hex('m-0') || '00'"), 88);
 }
 
 static void test_labels(void)
@@ -449,6 +457,201 @@ static void test_legacy_rows(void)
              " WHERE window_id = %lld AND feature = 'worst_area'",
              (long long)r.window_id);
     CHECK_INT(q_int(q), 35);
+}
+
+/* Hex of n little-endian doubles, for SQL literals. */
+static void hex_f64(char *dst, const double *v, size_t n)
+{
+    unsigned char b[8];
+    for (size_t i = 0; i < n; i++) {
+        orri_f64_to_le(b, &v[i], 1);
+        for (int k = 0; k < 8; k++)
+            snprintf(dst + 16 * i + 2 * (size_t)k, 3, "%02x", b[k]);
+    }
+}
+
+static int load(sqlite3 *db, const char *version, int64_t count,
+                int64_t span, int64_t now, struct orri_mon_rows *w)
+{
+    struct orr_error e = {0};
+    int rc = orri_mon_window_load(db, "ck", version, 0, count, span, now,
+                                  w, &e);
+    if (rc)
+        fprintf(stderr, "window: %s\n", e.msg);
+    return rc;
+}
+
+static void test_chunks(void)
+{
+    /* Legacy binary rows (schema 6) followed by chunks (schema 7): both
+     * read, the chunks newest, windows by count and time across both,
+     * labels matched and joined in both. */
+    char sql[512], hx[64];
+    for (int i = 0; i < 5; i++) {
+        double v[3] = {i, 10 + i, 0.5};
+        hex_f64(hx, v, 3);
+        snprintf(sql, sizeof sql, "INSERT INTO predictions (request_id,"
+                 " model, version, ts_ms, latency_us, inputs, outputs,"
+                 " input_cols, output_cols) VALUES ('ck-old-%d', 'ck',"
+                 " '1', %d, 3, x'%.32s', x'%.16s', 2, 1)", i, 1000 + i, hx,
+                 hx + 32);
+        q_exec(sql);
+    }
+    struct orr_meta *m = NULL;
+    struct orr_error e = {0};
+    CHECK_INT(orr_core_meta(core, &m, &e), ORR_OK);
+    double in[8][4], out[8][2];
+    char ids[8][16];
+    struct orri_prediction_row rows[8];
+    for (int i = 0; i < 8; i++) {
+        /* ck-new-0 logs no outputs (a chunk of its own); ck-new-2 has
+         * 2 rows; ck-new-4 is of version 2 (another chunk); ck-new-6's
+         * outputs have another row count (a legacy row). */
+        size_t nr = i == 2 ? 2 : 1;
+        for (size_t r = 0; r < nr; r++) {
+            in[i][2 * r] = 100 + i + 0.5 * (double)r;
+            in[i][2 * r + 1] = 200 + i;
+            out[i][r] = 0.25 * i;
+        }
+        snprintf(ids[i], sizeof ids[i], "ck-new-%d", i);
+        rows[i] = (struct orri_prediction_row){
+            .request_id = ids[i], .model = "ck",
+            .version = i == 4 ? "2" : "1", .ts_ms = 2000 + i,
+            .latency_us = 5, .in = in[i], .in_rows = nr, .in_cols = 2,
+            .out = i == 0 ? NULL : out[i], .out_rows = i == 6 ? 2 : nr,
+            .out_cols = 1};
+    }
+    CHECK_INT(orri_predictions_insert(m, rows, 8, &e), ORR_OK);
+    CHECK_INT(q_int("SELECT count(*) FROM prediction_chunks WHERE model ="
+                    " 'ck'"), 3);
+    CHECK_INT(q_int("SELECT n FROM prediction_chunks WHERE model = 'ck'"
+                    " AND version = '1' AND output_cols = 1"), 5);
+    CHECK_INT(q_int("SELECT n FROM prediction_chunks WHERE model = 'ck'"
+                    " AND output_cols = 0 AND outputs IS NULL"), 1);
+    CHECK_INT(q_int("SELECT ts_min * 10000 + ts_max FROM prediction_chunks"
+                    " WHERE model = 'ck' AND output_cols = 1 AND"
+                    " version = '1'"), 2001 * 10000 + 2007);
+    CHECK_INT(q_int("SELECT count(*) FROM predictions WHERE request_id ="
+                    " 'ck-new-6'"), 1);
+    CHECK_INT(orri_predictions_insert(m, rows, 0, &e), ORR_OK);
+
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(db_path, &db) == SQLITE_OK);
+    struct orri_mon_rows w;
+    /* By count: 7 chunked predictions, newest chunk first and newest
+     * first inside a chunk, then the 2 newest legacy rows: ck-new-6
+     * (written there) and ck-old-4.  Outputs take the newest's width. */
+    CHECK_INT(load(db, NULL, 9, 0, 0, &w), ORR_OK);
+    CHECK_INT(w.n_requests, 9);
+    CHECK_INT(w.rows, 10);
+    CHECK_INT(w.cols, 2);
+    CHECK_INT(w.out_cols, 1);
+    CHECK_INT(w.end_ms, 2007);
+    CHECK_INT(w.start_ms, 1004);
+    CHECK_STR(w.version, "2");
+    if (w.rows == 10 && w.out_cols == 1) {
+        static const double x0[10] = {104, 107, 105, 103, 102, 102.5, 101,
+                                      100, 106, 4};
+        static const double y[10] = {1.0, 1.75, 1.25, 0.75, 0.5, 0.5,
+                                     0.25, NAN, NAN, 0.5};
+        for (size_t i = 0; i < 10; i++) {
+            CHECK(w.x[i] == x0[i]);
+            CHECK(w.y[i] == y[i] || (isnan(y[i]) && isnan(w.y[i])));
+        }
+        CHECK(w.x[w.stride + 4] == 202 && w.x[w.stride + 9] == 14);
+    }
+    orri_mon_rows_free(&w);
+    CHECK_INT(load(db, "2", 100, 0, 0, &w), ORR_OK);
+    CHECK_INT(w.n_requests, 1);
+    CHECK_STR(w.version, "2");
+    orri_mon_rows_free(&w);
+    /* By time: [1003, 2002] holds ck-old-3, -4 and ck-new-0..2. */
+    CHECK_INT(load(db, NULL, 0, 999, 2002, &w), ORR_OK);
+    CHECK_INT(w.n_requests, 5);
+    CHECK_INT(w.rows, 6);
+    CHECK_INT(w.start_ms, 1003);
+    CHECK_INT(w.end_ms, 2002);
+    orri_mon_rows_free(&w);
+
+    /* Labels: matched in chunks and legacy rows by id and model. */
+    struct orri_label_row lr[4] = {
+        {"ck-new-3", "ck", "1"}, {"ck-old-1", NULL, "0"},
+        {"ck-nope", "ck", "1"}, {"ck-new-5", "other", "1"}};
+    int64_t matched = -1;
+    CHECK_INT(orri_labels_put(m, lr, 4, &matched, &e), ORR_OK);
+    CHECK_INT(matched, 2);
+    CHECK_INT(q_int("SELECT count(*) FROM labels WHERE request_id LIKE"
+                    " 'ck-%'"), 4);
+    /* Only the newest chunk scanned (ck-new-4's): ck-new-3 is older. */
+    CHECK_INT(orri_labels_put_recent(m, lr, 1, 1, &matched, &e), ORR_OK);
+    CHECK_INT(matched, 0);
+    CHECK_INT(orri_predictions_label(m, "ck", "ck-new-0", "0", &e), ORR_OK);
+    CHECK_INT(orri_predictions_label(m, "ck", "ck-none", "0", &e),
+              ORR_ENOTFOUND);
+    CHECK_INT(load(db, NULL, 9, 0, 0, &w), ORR_OK);
+    CHECK_INT(w.n_labelled, 2);     /* ck-new-3, ck-new-0              */
+    if (w.rows == 10)
+        CHECK(w.label[3] == 1.0 && w.label[7] == 0.0 && isnan(w.label[2]));
+    orri_mon_rows_free(&w);
+
+    /* A damaged chunk is an error naming it, not a crash. */
+    q_exec("UPDATE prediction_chunks SET rows = x'0100' WHERE model = 'ck'"
+           " AND version = '2'");
+    CHECK_INT(orri_mon_window_load(db, "ck", NULL, 0, 9, 0, 0, &w, &e),
+              ORR_ECORRUPT);
+    CHECK_CONTAINS(e.msg, "damaged");
+    q_exec("UPDATE prediction_chunks SET inputs = x'00' WHERE model = 'ck'"
+           " AND version = '2'");
+    CHECK_INT(orri_mon_window_load(db, "ck", NULL, 0, 9, 0, 0, &w, &e),
+              ORR_ECORRUPT);
+    q_exec("DELETE FROM prediction_chunks WHERE model = 'ck'");
+    q_exec("DELETE FROM predictions WHERE model = 'ck'");
+    sqlite3_close(db);
+}
+
+static void test_recent_ids(void)
+{
+    /* The server's memory of the ids it wrote: a ring of 8 here, in two
+     * generations of 4.  With the chunks gone from the store, the ids
+     * still remembered match (no lookup), the forgotten ones do not. */
+    struct orr_meta *m = NULL;
+    struct orri_plog *l = NULL;
+    struct orr_error e = {0};
+    CHECK_INT(orr_core_meta(core, &m, &e), ORR_OK);
+    orri_plog_test_ring = 8;
+    CHECK_INT(orri_plog_start(m, 0, &l, &e), ORR_OK);
+    orri_plog_test_ring = 0;
+    double x[2] = {1, 2};
+    struct orr_matrix xi = {1, 2, x, 2};
+    char id[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "rk-%d", i);
+        struct orr_prediction p = {
+            .size = sizeof p, .request_id = id, .model = "rk",
+            .version = "1", .ts_ms = T0, .inputs = &xi};
+        CHECK_INT(orri_serve_log_prediction(&p, &e), ORR_OK);
+        /* Flushed one by one: several batches, the ring wraps. */
+        CHECK_INT(orri_plog_flush(l, 10000, &e), ORR_OK);
+    }
+    CHECK_INT(q_int("SELECT sum(n) FROM prediction_chunks WHERE model ="
+                    " 'rk'"), 20);
+    q_exec("DELETE FROM prediction_chunks WHERE model = 'rk'");
+    struct orr_prediction p = {.size = sizeof p, .model = "rk",
+                               .label = "1"};
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "rk-%d", i);
+        p.request_id = id;
+        int rc = orri_serve_log_prediction(&p, &e);
+        if (rc != (i >= 12 ? ORR_OK : ORR_ENOTFOUND))
+            fprintf(stderr, "rk-%d: %d\n", i, rc);
+        CHECK_INT(rc, i >= 12 ? ORR_OK : ORR_ENOTFOUND);
+    }
+    /* Another model's label under a remembered id is not matched. */
+    p.model = "other";
+    p.request_id = "rk-19";
+    CHECK_INT(orri_serve_log_prediction(&p, &e), ORR_ENOTFOUND);
+    orri_plog_stop(l);
+    q_exec("DELETE FROM labels WHERE request_id LIKE 'rk-%'");
 }
 
 static void test_delivery(void)
@@ -715,6 +918,7 @@ TEST_MAIN({"setup", test_setup}, {"labels", test_labels},
           {"drift_and_dedup", test_drift_and_dedup},
           {"window_count", test_window_count}, {"no_data", test_no_data},
           {"all_nan", test_all_nan}, {"legacy_rows", test_legacy_rows},
+          {"chunks", test_chunks}, {"recent_ids", test_recent_ids},
           {"delivery", test_delivery}, {"profile", test_profile},
           {"bad_input", test_bad_input}, {"cli", test_cli},
           {"categorical", test_categorical},

@@ -149,8 +149,10 @@ def db():
 def logged():
     try:
         with db() as c:
-            return c.execute("SELECT count(*) FROM predictions"
-                             " WHERE model = 'cancer'").fetchone()[0]
+            # Schema 7: the log is written in chunks of predictions.
+            return c.execute("SELECT coalesce(sum(n), 0) FROM"
+                             " prediction_chunks WHERE model = 'cancer'"
+                             ).fetchone()[0]
     except sqlite3.Error:
         return 0
 

@@ -2,9 +2,10 @@
 # tests/bench/monitor/bench_window_plog.sh [BUILD_DIR] - the cost of the
 # prediction log beside a loaded server: `orrery serve` of the quickstart
 # champion under wrk (1-row V2 JSON requests, 16 connections), with
-# server.log_sample = 0 (no log) and 1 (every prediction logged), twice
-# each, alternating; prints requests/s and the log's written/dropped
-# counters.  Then a monitor window over what was logged runs beside the
+# server.log_sample = 0 (no log) and 1 (every prediction logged), three
+# times each, alternating; prints requests/s, the server's CPU per
+# request (and the log writer thread's share of it) and the log's
+# written/dropped counters.  Then a monitor window over what was logged runs beside the
 # loaded server (logging + monitoring).  A benchmark, not a test.
 #   DURATION=10s bash tests/bench/monitor/bench_window_plog.sh build
 set -euo pipefail
@@ -44,6 +45,16 @@ counter() { curl -s "$url/metrics" | sed -n "s/^$1 //p" | head -1; }
 # /proc: CPU per request does not depend on what else the machine runs,
 # requests/s does.
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# The log writer's own share: the thread core/serve/plog.c names
+# orrery-plog.
+wticks() {
+  local t n=0
+  for t in /proc/"$pid"/task/*; do
+    [ "$(cat "$t/comm" 2>/dev/null)" = orrery-plog ] &&
+      n=$((n + $(awk '{print $14 + $15}' "$t/stat")))
+  done
+  echo "$n"
+}
 hz=$(getconf CLK_TCK)
 for round in 1 2 3; do
   for sample in 0 1; do
@@ -57,15 +68,18 @@ for round in 1 2 3; do
     # Let the writer finish what was queued: its CPU counts too.
     sleep 1
     c2=$(ticks)
+    w=$(wticks)
     logged=$(counter orrery_predictions_logged_total)
     dropped=$(counter orrery_predictions_dropped_total)
     us=$(echo "scale=2; ($c2 - $c0) * 1000000 / $hz / $reqs" | bc)
+    wus=$(echo "scale=2; $w * 1000000 / $hz / $reqs" | bc)
     echo "round $round log_sample=$sample: $res req/s, $us us server CPU" \
-         "per request (logged ${logged:-0}, dropped ${dropped:-0})"
+         "per request, of which the log writer $wus" \
+         "(logged ${logged:-0}, dropped ${dropped:-0})"
     stop
   done
 done
-n=$(sqlite3 .orrery/orrery.db "SELECT count(*) FROM predictions" 2>/dev/null ||
+n=$(sqlite3 .orrery/orrery.db "SELECT (SELECT count(*) FROM predictions) + (SELECT coalesce(sum(n), 0) FROM prediction_chunks)" 2>/dev/null ||
     echo "?")
 echo "rows in the log: $n"
 
