@@ -248,8 +248,12 @@ static void note_failure(struct runner *r, size_t i, int code,
     s->error = strdup(msg);
     if (!r->first_code) {
         r->first_code = code ? code : ORR_ESCRIPT;
-        snprintf(r->first_error, sizeof r->first_error,
-                 "step '%s' failed: %s", s->name, msg);
+        int n = snprintf(r->first_error, sizeof r->first_error,
+                         "step '%s' failed: %s", s->name, msg);
+        /* A longer message is cut (the step's row keeps it whole):
+         * say so. */
+        if (n >= (int)sizeof r->first_error)
+            memcpy(r->first_error + sizeof r->first_error - 4, "...", 4);
     }
 }
 

@@ -1,7 +1,15 @@
 /*
  * http.c - the "http" server backend: KServe V2 / Open Inference Protocol
  * over HTTP/JSON, MLflow-compatible /invocations, Prometheus /metrics, on
- * GNU libmicrohttpd with a thread pool.
+ * GNU libmicrohttpd.
+ *
+ * Connections: one listener thread accepts and hands each connection,
+ * round-robin, to one of `workers` libmicrohttpd daemons (each its own
+ * polling thread, no listening socket).  With MHD's own thread pool every
+ * pool thread raced on accept() and one could win most keep-alive
+ * connections, halving throughput in some runs (issue 6); round-robin
+ * makes the split exact.  The connection limits are kept here, over all
+ * workers, since MHD's own would be per daemon.
  *
  * Deployments are published RCU-style: requests read an atomic pointer to
  * an immutable routing table and take a reference on the deployment they
@@ -19,11 +27,15 @@
  * false; alog.h), batch = { max_rows, max_delay_us } or per model
  * batch = { NAME = { ... } } (micro-batching, below).
  */
+#define _GNU_SOURCE             /* accept4, pipe2 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -112,9 +124,28 @@ struct table {
     struct dep *d[];
 };
 
+/* Connections open from one client address (max_connections_per_ip). */
+struct ipcount {
+    unsigned char key[16];
+    size_t        klen;
+    unsigned      n;
+};
+
 struct srv {
-    struct MHD_Daemon     *daemon;
+    struct MHD_Daemon    **workers;     /* started: n_workers daemons      */
+    unsigned               n_workers;
     unsigned               port;
+    int                    lfd;         /* listening socket, or -1        */
+    int                    wake[2];     /* stops the listener             */
+    pthread_t              listener;
+    int                    listening;   /* the listener thread runs       */
+    unsigned               next;        /* round-robin; listener only     */
+    atomic_ullong         *handed;      /* connections given each worker  */
+    atomic_uint            n_conns;     /* open connections, all workers  */
+    pthread_mutex_t        ip_lock;
+    int                    ip_lock_ok;
+    struct ipcount        *ips;         /* under ip_lock                  */
+    size_t                 n_ips, cap_ips;
     _Atomic(struct table *) table;
     atomic_uint            epoch;
     atomic_long            readers[2];
@@ -1197,6 +1228,12 @@ static void metrics_text(struct srv *s, struct sbuf *b)
             sbuf_printf(b, "orrery_http_requests_total{code=\"other\"} "
                         "%llu\n", v);
     }
+    sbuf_puts(b, "# HELP orrery_http_worker_connections_total Connections "
+              "handed to each worker thread.\n"
+              "# TYPE orrery_http_worker_connections_total counter\n");
+    for (unsigned i = 0; i < s->n_workers; i++)
+        sbuf_printf(b, "orrery_http_worker_connections_total{worker=\"%u\"} "
+                    "%llu\n", i, atomic_load(&s->handed[i]));
     sbuf_printf(b, "# HELP orrery_http_in_flight Requests being served.\n"
                 "# TYPE orrery_http_in_flight gauge\n"
                 "orrery_http_in_flight %ld\n", atomic_load(&s->in_flight));
@@ -1534,6 +1571,180 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ------------------------------------------------------------------ */
+/* Connections: the listener, round-robin over the workers              */
+
+/* The client's address without its port: what the per-IP limit counts. */
+static size_t ip_key(const struct sockaddr *sa, unsigned char key[16])
+{
+    if (sa && sa->sa_family == AF_INET) {
+        memcpy(key, &((const struct sockaddr_in *)(const void *)sa)
+                         ->sin_addr, 4);
+        return 4;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)
+                         ->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+static struct ipcount *ip_find(struct srv *s, const unsigned char *key,
+                               size_t klen)
+{
+    for (size_t i = 0; i < s->n_ips; i++)
+        if (s->ips[i].klen == klen && !memcmp(s->ips[i].key, key, klen))
+            return &s->ips[i];
+    return NULL;
+}
+
+/* Counts a new connection against the limits; 0: refuse it. */
+static int conn_admit(struct srv *s, const struct sockaddr *sa)
+{
+    if (atomic_fetch_add(&s->n_conns, 1) >= s->max_connections) {
+        atomic_fetch_sub(&s->n_conns, 1);
+        return 0;
+    }
+    unsigned char key[16];
+    size_t klen = ip_key(sa, key);
+    if (!s->per_ip || !klen)
+        return 1;
+    int ok = 1;
+    pthread_mutex_lock(&s->ip_lock);
+    struct ipcount *x = ip_find(s, key, klen);
+    if (x) {
+        if (x->n >= s->per_ip)
+            ok = 0;
+        else
+            x->n++;
+    } else {
+        if (s->n_ips == s->cap_ips) {
+            size_t cap = s->cap_ips ? s->cap_ips * 2 : 16;
+            struct ipcount *m = realloc(s->ips, cap * sizeof *m);
+            if (m) {
+                s->ips = m;
+                s->cap_ips = cap;
+            }
+        }
+        if (s->n_ips < s->cap_ips) {
+            x = &s->ips[s->n_ips++];
+            memcpy(x->key, key, klen);
+            x->klen = klen;
+            x->n = 1;
+        } else {
+            ok = 0;             /* out of memory: refuse, as MHD did */
+        }
+    }
+    pthread_mutex_unlock(&s->ip_lock);
+    if (!ok)
+        atomic_fetch_sub(&s->n_conns, 1);
+    return ok;
+}
+
+static void conn_release(struct srv *s, const struct sockaddr *sa)
+{
+    atomic_fetch_sub(&s->n_conns, 1);
+    unsigned char key[16];
+    size_t klen = ip_key(sa, key);
+    if (!s->per_ip || !klen)
+        return;
+    pthread_mutex_lock(&s->ip_lock);
+    struct ipcount *x = ip_find(s, key, klen);
+    if (x && !--x->n)
+        *x = s->ips[--s->n_ips];
+    pthread_mutex_unlock(&s->ip_lock);
+}
+
+/* A connection is counted from accept() on; MHD reports its close only
+ * once it reported its start, so the mark says whose count to drop. */
+static void conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    struct srv *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *sctx = s;
+        return;
+    }
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED || !*sctx)
+        return;
+    *sctx = NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    conn_release(s, ci ? ci->client_addr : NULL);
+}
+
+static void *listen_main(void *arg)
+{
+    struct srv *s = arg;
+    struct pollfd pf[2] = {{.fd = s->lfd, .events = POLLIN},
+                           {.fd = s->wake[0], .events = POLLIN}};
+    int pause_ms = -1;
+    for (;;) {
+        if (poll(pf, 2, pause_ms) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents)
+            break;
+        pause_ms = -1;
+        for (;;) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                /* Out of descriptors: retry shortly, not in a spin. */
+                if (errno == EMFILE || errno == ENFILE ||
+                    errno == ENOBUFS || errno == ENOMEM)
+                    pause_ms = 10;
+                if (errno == EINTR || errno == ECONNABORTED)
+                    continue;
+                break;
+            }
+            const struct sockaddr *sa = (const struct sockaddr *)&ss;
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            if (!conn_admit(s, sa)) {
+                close(fd);
+                continue;
+            }
+            unsigned w = s->next++ % s->n_workers;
+            if (MHD_add_connection(s->workers[w], fd, sa, sl) != MHD_YES)
+                conn_release(s, sa);    /* MHD closed the socket */
+            else
+                atomic_fetch_add(&s->handed[w], 1);
+        }
+    }
+    return NULL;
+}
+
+/* Stops accepting: later connections are refused by the kernel. */
+static void listener_stop(struct srv *s)
+{
+    if (s->listening) {
+        char one = 1;
+        while (write(s->wake[1], &one, 1) < 0 && errno == EINTR)
+            ;
+        pthread_join(s->listener, NULL);
+        s->listening = 0;
+    }
+    if (s->lfd >= 0)
+        close(s->lfd);
+    s->lfd = -1;
+}
+
+static void workers_stop(struct srv *s)
+{
+    listener_stop(s);
+    for (unsigned i = 0; s->workers && i < s->n_workers; i++)
+        if (s->workers[i])
+            MHD_stop_daemon(s->workers[i]);
+    free(s->workers);
+    s->workers = NULL;
+    free(s->handed);
+    s->handed = NULL;
+    s->n_workers = 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The backend                                                          */
 
 struct tok_ctx {
@@ -1605,9 +1816,13 @@ static int bcfg_each(void *ctx, const char *key, const char *value)
 static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
 {
     struct srv *s = self;
+    s->lfd = s->wake[0] = s->wake[1] = -1;
     if (pthread_mutex_init(&s->lock, NULL))
         return H->fail(e, ORR_EIO, "mutex init failed");
     s->lock_ok = 1;
+    if (pthread_mutex_init(&s->ip_lock, NULL))
+        return H->fail(e, ORR_EIO, "mutex init failed");
+    s->ip_lock_ok = 1;
     struct table *t = calloc(1, sizeof *t);
     if (!t)
         return H->fail(e, ORR_ENOMEM, "out of memory");
@@ -1659,9 +1874,13 @@ static int s_open(void *self, const struct orr_cfg *cfg, struct orr_error *e)
 static void s_close(void *self)
 {
     struct srv *s = self;
-    if (s->daemon)
-        MHD_stop_daemon(s->daemon);
-    s->daemon = NULL;
+    workers_stop(s);
+    for (int i = 0; i < 2; i++)
+        if (s->wake[i] >= 0)
+            close(s->wake[i]);
+    free(s->ips);
+    if (s->ip_lock_ok)
+        pthread_mutex_destroy(&s->ip_lock);
     table_free(atomic_load(&s->table));
     atomic_store(&s->table, NULL);
     for (struct series *x = s->series, *nx; x; x = nx) {
@@ -1692,47 +1911,76 @@ static int s_start(void *self, const struct orr_serve_spec *spec,
     }
     if (spec->port > 65535)
         return H->fail(e, ORR_EINVAL, "port %u out of range", spec->port);
-    struct sockaddr_in a4 = {0};
-    struct sockaddr_in6 a6 = {0};
-    const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
-    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons((uint16_t)spec->port);
-        sa = (const struct sockaddr *)&a4;
-    } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons((uint16_t)spec->port);
-        sa = (const struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
+    if (s->workers)
+        return H->fail(e, ORR_EINVAL, "server already started");
+    struct sockaddr_storage ss = {0};
+    socklen_t sl;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)spec->port);
+        sl = sizeof *a4;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)spec->port);
+        sl = sizeof *a6;
     } else {
         return H->fail(e, ORR_EINVAL, "host '%s' is not an IP address",
                        host);
     }
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)spec->port, NULL, NULL, handler, s,
-        MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, workers,
-        MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_END);
-    if (!s->daemon)
-        return H->fail(e, ORR_EIO, "cannot listen on %s:%u (address in use "
-                       "or not available)", host, spec->port);
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : spec->port;
+    s->handed = calloc(workers, sizeof *s->handed);
+    s->workers = calloc(workers, sizeof *s->workers);
+    if (!s->handed || !s->workers) {
+        workers_stop(s);
+        return H->fail(e, ORR_ENOMEM, "out of memory");
+    }
+    s->n_workers = workers;
+    int one = 1;
+    s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+                    SOCK_CLOEXEC, 0);
+    if (s->lfd < 0 ||
+        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        (ss.ss_family == AF_INET6 &&
+         setsockopt(s->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)) ||
+        bind(s->lfd, (struct sockaddr *)&ss, sl) ||
+        listen(s->lfd, SOMAXCONN))
+        goto fail;
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    if (getsockname(s->lfd, (struct sockaddr *)&got, &gl))
+        goto fail;
+    s->port = ntohs(got.ss_family == AF_INET6
+                        ? ((struct sockaddr_in6 *)&got)->sin6_port
+                        : ((struct sockaddr_in *)&got)->sin_port);
+    /* Every worker may hold them all: the total is kept in conn_admit. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_NO_LISTEN_SOCKET;
+    for (unsigned i = 0; i < workers; i++)
+        if (!(s->workers[i] = MHD_start_daemon(
+                  flags, 0, NULL, NULL, handler, s,
+                  MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout,
+                  MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+                  MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                  MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
+                  MHD_OPTION_END)))
+            goto fail;
+    if ((s->wake[0] < 0 && pipe2(s->wake, O_CLOEXEC)) ||
+        pthread_create(&s->listener, NULL, listen_main, s))
+        goto fail;
+    s->listening = 1;
     return ORR_OK;
+fail:
+    workers_stop(s);
+    return H->fail(e, ORR_EIO, "cannot listen on %s:%u (address in use "
+                   "or not available)", host, spec->port);
 }
 
 static unsigned s_bound_port(void *self)
 {
     struct srv *s = self;
-    return s->daemon ? s->port : 0;
+    return s->workers ? s->port : 0;
 }
 
 static int s_deploy(void *self, const struct orr_deployment *d,
@@ -1812,11 +2060,9 @@ static int s_undeploy(void *self, const char *name, struct orr_error *e)
 static int s_stop(void *self, int drain_ms, struct orr_error *e)
 {
     struct srv *s = self;
-    if (!s->daemon)
+    if (!s->workers)
         return ORR_OK;
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    listener_stop(s);
     uint64_t deadline = now_ns() + (uint64_t)(drain_ms > 0 ? drain_ms : 0)
                                    * 1000000u;
     int drained = 1;
@@ -1828,8 +2074,7 @@ static int s_stop(void *self, int drain_ms, struct orr_error *e)
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(s->daemon);
-    s->daemon = NULL;
+    workers_stop(s);
     if (!drained)
         return H->fail(e, ORR_ETIMEDOUT, "requests still in flight after "
                        "%d ms; stopped anyway", drain_ms);

@@ -1349,6 +1349,39 @@ def case_batching():
           "--batch bad key: %r" % p.stderr)
 
 
+def case_workers():
+    # Keep-alive connections are spread evenly over the worker threads,
+    # whatever the order they are accepted in (issue 6): counters, no
+    # timing.
+    s = Server("models:/cancer@champion", extra=["--workers", "4"])
+    socks = []
+    try:
+        for _ in range(8):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+            c.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b'{"live": true}' not in got:
+                more = c.recv(4096)
+                if not more:
+                    break
+                got += more
+            check(b'{"live": true}' in got, "kept-alive connection")
+            socks.append(c)
+        st, _, data = s.request("GET", "/metrics")
+        check(st == 200, "metrics: 200")
+        m = parse_metrics(data.decode())
+        per = [v for (name, _), v in sorted(m.items())
+               if name == "orrery_http_worker_connections_total"]
+        check(len(per) == 4, "one counter per worker: %r" % per)
+        check(sum(per) >= 9, "every connection counted: %r" % per)
+        check(per and max(per) - min(per) <= 1,
+              "connections spread evenly over the workers: %r" % per)
+    finally:
+        for c in socks:
+            c.close()
+        check(s.stop() == 0, "exit 0")
+
+
 CASES = {"v2": case_v2, "invocations": case_invocations,
          "metrics": case_metrics, "bad_input": case_bad_input,
          "token": case_token, "alias_switch": case_alias_switch,
@@ -1357,7 +1390,7 @@ CASES = {"v2": case_v2, "invocations": case_invocations,
          "deployments": case_deployments, "canary": case_canary,
          "shadow": case_shadow, "access_log": case_access_log,
          "slow_clients": case_slow_clients, "binary": case_binary,
-         "batching": case_batching}
+         "batching": case_batching, "workers": case_workers}
 
 SITE = tempfile.mkdtemp(prefix="orrery-serve-test-")
 ENV = dict(os.environ, ORRERY_SITE="")
