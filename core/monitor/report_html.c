@@ -43,6 +43,7 @@ static const char CSS[] =
     "font-weight:600;font-size:14px;color:#fff;vertical-align:4px}"
     ".st-ok{background:var(--ok)}.st-drift{background:var(--bad)}"
     ".st-no_data{background:#868e96}.st-error{background:#a51d1d}"
+    ".st-alerts{background:#d9480f}"
     "dl.facts{display:flex;flex-wrap:wrap;gap:4px 28px;margin:12px 0 0}"
     "dl.facts div{display:flex;gap:6px}dl.facts dt{color:var(--mute)}"
     "dl.facts dd{margin:0;font-weight:600}"
@@ -601,6 +602,12 @@ static void header(struct page *p, const struct orri_report_window *w)
                     " role=\"status\" aria-label=\"Window status: %s\">%s"
                     "</span>", status_class(w->status),
                     status_label(w->status), status_label(w->status));
+    /* The window's status speaks of dataset drift only: a window can be
+     * "ok" while its model quality fell, so open alerts get a badge too. */
+    if (p->r->n_open_alerts)
+        orri_svg_printf(o, " <span class=\"badge st-alerts\" role=\"status\">"
+                        "%zu open alert%s</span>", p->r->n_open_alerts,
+                        p->r->n_open_alerts == 1 ? "" : "s");
     orri_svg_printf(o, "<dl class=\"facts\"><div><dt>Window</dt><dd>#%lld,"
                     " %s \xe2\x86\x92 %s UTC</dd></div>"
                     "<div><dt>Rows</dt><dd>%lld</dd></div>"

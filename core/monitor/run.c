@@ -597,7 +597,7 @@ static int raise_alerts(sqlite3 *db, struct orri_monitor_result *r,
         snprintf(key, sizeof key, "%s|%s|%s", r->model,
                  v->feature ? v->feature : "", v->metric);
         if (quality)
-            snprintf(title, sizeof title, "%s: %s dropped to %.4g "
+            snprintf(title, sizeof title, "%s: %s worsened to %.4g "
                      "(limit %.4g)", r->model, v->metric, v->value,
                      v->threshold);
         else if (!v->feature)

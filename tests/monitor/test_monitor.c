@@ -350,7 +350,7 @@ static void test_drift_and_dedup(void)
                     " 'mon||accuracy' AND severity = 'critical'"), 1);
     char *title = q_text("SELECT title FROM alerts WHERE dedup_key ="
                          " 'mon||accuracy'");
-    CHECK_CONTAINS(title, "accuracy dropped to");
+    CHECK_CONTAINS(title, "accuracy worsened to");
     free(title);
     CHECK_INT(q_int("SELECT count(*) FROM alerts WHERE version_id IS NULL"
                     " OR model_id IS NULL OR window_id IS NULL"), 0);
@@ -678,7 +678,7 @@ static void test_delivery(void)
     CHECK_INT(sent, 0);
     CHECK_INT(sh("test $(wc -l < '%s') -eq %lld", hook, (long long)pending),
               0);
-    CHECK_INT(sh("grep -q '^2|mon|mon: accuracy dropped' '%s'", hook), 0);
+    CHECK_INT(sh("grep -q '^2|mon|mon: accuracy worsened' '%s'", hook), 0);
     CHECK_INT(q_int("SELECT count(*) FROM alerts WHERE delivery_error IS"
                     " NOT NULL OR delivered_ms IS NULL"), 0);
     /* notify from a run: a new alert goes out at once. */
