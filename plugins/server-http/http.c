@@ -1707,10 +1707,14 @@ static void *listen_main(void *arg)
                 continue;
             }
             unsigned w = s->next++ % s->n_workers;
-            if (MHD_add_connection(s->workers[w], fd, sa, sl) != MHD_YES)
+            /* Counted before the hand-over: the worker may answer a
+             * /metrics request on this very connection before
+             * MHD_add_connection returns. */
+            atomic_fetch_add(&s->handed[w], 1);
+            if (MHD_add_connection(s->workers[w], fd, sa, sl) != MHD_YES) {
+                atomic_fetch_sub(&s->handed[w], 1);
                 conn_release(s, sa);    /* MHD closed the socket */
-            else
-                atomic_fetch_add(&s->handed[w], 1);
+            }
         }
     }
     return NULL;
