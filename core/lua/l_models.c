@@ -109,6 +109,44 @@ static const char *opt_field(lua_State *L, int t, const char *k)
     return s;
 }
 
+/* Replace the value on top of the stack, a dataset given as a string or
+ * as a dataset value (a table or userdata with `hash` or `artifact`), by
+ * its string; raise naming `what` otherwise. */
+static void to_dataset_ref(lua_State *L, const char *what)
+{
+    int t = lua_type(L, -1);
+    if (t == LUA_TTABLE || t == LUA_TUSERDATA) {
+        if (lua_getfield(L, -1, "hash") != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "artifact");
+        }
+        lua_replace(L, -2);
+    }
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "orrery.models.register: %s: expected a dataset or "
+                   "a string, got %s", what, luaL_typename(L, -1));
+}
+
+/* Options reference= and holdout= as strings, written back into the
+ * options table (which keeps them alive): checked before anything is
+ * registered, so a wrong type registers nothing. */
+static const char *const profile_keys[2] = {"reference", "holdout"};
+
+static void dataset_options(lua_State *L)
+{
+    const char *const *keys = profile_keys;
+    if (lua_isnoneornil(L, 3))
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (lua_getfield(L, 3, keys[i]) == LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        to_dataset_ref(L, keys[i]);
+        lua_setfield(L, 3, keys[i]);
+    }
+}
+
 /* The reference profile of a new version (docs/monitoring.md), when the
  * site's monitor backend writes profiles: options reference= and
  * holdout= (datasets:/ URIs, digests or files next to the workflow),
@@ -119,7 +157,7 @@ static void profile_version(lua_State *L, const char *uri)
     if (!rt || !rt->core || !orri_monitor_can_profile(rt->core))
         return;
     const char *opt[2] = {NULL, NULL};
-    static const char *const keys[2] = {"reference", "holdout"};
+    const char *const *keys = profile_keys;
     char buf[2][4096];
     struct orr_error e = {0};
     if (!lua_isnoneornil(L, 3)) {
@@ -129,23 +167,7 @@ static void profile_version(lua_State *L, const char *uri)
         if (skip)
             return;
         for (int i = 0; i < 2; i++) {
-            /* A dataset value (a table with its hash) or a string. */
-            lua_getfield(L, 3, keys[i]);
-            int t = lua_type(L, -1);
-            if (t == LUA_TTABLE || t == LUA_TUSERDATA) {
-                if (lua_getfield(L, -1, "hash") != LUA_TSTRING) {
-                    lua_pop(L, 1);
-                    lua_getfield(L, -1, "artifact");
-                }
-                if (lua_type(L, -1) != LUA_TSTRING) {
-                    luaL_error(L, "orrery.models.register: option %s: "
-                               "expected a dataset or a string", keys[i]);
-                    return;
-                }
-                lua_setfield(L, 3, keys[i]); /* the options keep it alive */
-            }
-            lua_pop(L, 1);
-            opt[i] = opt_field(L, 3, keys[i]);
+            opt[i] = opt_field(L, 3, keys[i]);  /* strings: see above */
             if (opt[i] && strncmp(opt[i], "datasets:/", 10) &&
                 !orr_digest_is_valid(opt[i])) {
                 if (orri_lua_resolve(L, opt[i], buf[i], sizeof buf[i], &e))
@@ -170,6 +192,7 @@ static int l_register(lua_State *L)
     s.artifact = model_digest(L, 2);
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TTABLE);
+    dataset_options(L);
     s.alias = opt_field(L, 3, "alias");
     s.run_id = opt_field(L, 3, "run");
     s.flavor = opt_field(L, 3, "flavor");
@@ -185,12 +208,11 @@ static int l_register(lua_State *L)
         luaL_argcheck(L, n <= ORR_DATASETS_MAX, 3, "too many datasets");
         for (lua_Integer i = 1; i <= n; i++) {
             lua_geti(L, -1, i);
-            if (lua_type(L, -1) == LUA_TTABLE) {
-                lua_getfield(L, -1, "artifact");
-                lua_replace(L, -2);
-            }
-            datasets[s.n_datasets++] = luaL_checkstring(L, -1);
-            lua_pop(L, 1);  /* the datasets table keeps it alive */
+            to_dataset_ref(L, "datasets");
+            lua_pushvalue(L, -1);
+            lua_seti(L, -3, i);     /* the datasets table keeps it alive */
+            datasets[s.n_datasets++] = lua_tostring(L, -1);
+            lua_pop(L, 1);
         }
     }
     if (!lua_isnoneornil(L, 3))

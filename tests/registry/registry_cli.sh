@@ -203,5 +203,14 @@ pyjson "nothing left" "d['deleted']==0 and d['scanned']==d['referenced']"
 check "kept model still readable" 0 models show cancer/1
 check "lineage still" 0 lineage models:/cancer/1 --up
 
+# Datasets as values or strings; a wrong type registers nothing.
+check "register dataset options" 0 run "$here/dataset_opts.lua"
+has "wrong type refused" out.txt "wrong type: false orrery.models.register: reference: expected a dataset or a string, got number"
+has "wrong type registered nothing" out.txt "wrongtype registered: false"
+has "dataset values accepted" out.txt "registered models:/byvalue/1"
+prof=$(python3 -c "import sqlite3; print(sqlite3.connect('.orrery/orrery.db').execute(\"select count(*) from model_versions v join registered_models m on m.id = v.model_id where m.name = 'byvalue' and v.profile_artifact_id is not null\").fetchone()[0])")
+if [ "$prof" = 1 ]; then ok "profile from dataset values"; else
+  bad "profile from dataset values ($prof)"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
