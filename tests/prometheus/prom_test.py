@@ -21,18 +21,19 @@ import csv
 import http.client
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import orrproc  # noqa: E402
 
 BIN, ROOT = sys.argv[1:3]
 DATA = os.path.join(ROOT, "examples", "data", "breast_cancer.csv")
@@ -64,49 +65,11 @@ def run(*args, ok=True):
     return p
 
 
-class Proc:
+class Proc(orrproc.Proc):
     """A long-running orrery command; `pattern` on stdout gives its URL."""
 
     def __init__(self, args, pattern):
-        self.err_path = os.path.join(SITE, "proc-%d.err" % time.time_ns())
-        self.err = open(self.err_path, "w")
-        self.p = subprocess.Popen([BIN] + args, cwd=SITE, env=ENV,
-                                  stdout=subprocess.PIPE, stderr=self.err,
-                                  text=True)
-        self.out = []
-        self.match = None
-        lines = queue.Queue()
-
-        def reader():
-            for line in self.p.stdout:
-                lines.put(line)
-            lines.put(None)
-        threading.Thread(target=reader, daemon=True).start()
-        end = time.time() + DEADLINE
-        while time.time() < end and self.match is None:
-            try:
-                line = lines.get(timeout=max(0.0, end - time.time()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.out.append(line)
-            self.match = re.search(pattern, line)
-        if self.match is None:
-            self.stop()
-            raise RuntimeError("%s did not start: %s" %
-                               (args, open(self.err_path).read()))
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.kill(self.p.pid, signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            os.kill(self.p.pid, signal.SIGKILL)
-            rc = self.p.wait()
-        self.err.close()
-        return rc
+        super().__init__([BIN] + args, SITE, ENV, pattern, DEADLINE)
 
 
 def get(url, timeout=30):

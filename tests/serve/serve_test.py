@@ -17,7 +17,6 @@ import re
 import resource
 import socket
 import struct
-import queue
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,10 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import orrproc  # noqa: E402
 
 BIN, REF, ROOT, CASE = sys.argv[1:5]
 DATA = os.path.join(ROOT, "examples", "data", "breast_cancer.csv")
@@ -53,60 +56,14 @@ def run(*args, env=None, ok=True):
     return p
 
 
-class Server:
+class Server(orrproc.Proc):
     def __init__(self, *models, extra=(), env=None):
-        self.err_path = os.path.join(SITE, "serve-%d.err" % time.time_ns())
-        self.err = open(self.err_path, "w")
-        self.p = subprocess.Popen(
+        super().__init__(
             [BIN, "serve"] + list(models) + ["--port", "0", "--poll-ms",
                                              "50"] + list(extra),
-            cwd=SITE, env=env or ENV, stdout=subprocess.PIPE,
-            stderr=self.err, text=True)
-        self.out = []
-        self.port = None
-        lines = self.lines = queue.Queue()
-
-        def reader():                   # stdout may be read to its end
-            for line in self.p.stdout:
-                lines.put(line)
-            lines.put(None)
-        threading.Thread(target=reader, daemon=True).start()
-        end = time.time() + DEADLINE
-        while time.time() < end and self.port is None:
-            try:
-                line = lines.get(timeout=max(0.0, end - time.time()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.out.append(line)
-            m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$",
-                         line.strip())
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            err = self.stderr()
-            self.stop()
-            raise RuntimeError("server did not start: %s" % err)
-
-    def rest(self):
-        """Standard output after the listening line (after stop)."""
-        out = []
-        while True:
-            try:
-                line = self.lines.get(timeout=DEADLINE)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            out.append(line)
-        return "".join(out)
-
-    def stderr(self):
-        if not self.err.closed:
-            self.err.flush()
-        with open(self.err_path) as f:
-            return f.read()
+            SITE, env or ENV, r"^listening on http://127\.0\.0\.1:(\d+)$",
+            DEADLINE, "serve")
+        self.port = int(self.match.group(1))
 
     def request(self, method, path, body=None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -129,18 +86,6 @@ class Server:
         except ValueError:
             doc = None
         return st, h, doc
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.p.poll() is None:
-            os.kill(self.p.pid, sig)
-        try:
-            rc = self.p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            os.kill(self.p.pid, signal.SIGKILL)
-            rc = self.p.wait()
-        if not self.err.closed:
-            self.err.close()
-        return rc
 
 
 def rows(n, start=0):
