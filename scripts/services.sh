@@ -5,18 +5,28 @@
 # shellcheck source=scripts/deps.sh
 . "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
 
-# Listening TCP ports (from /proc/net/tcp*, no extra tools).
-orr_listening_ports() {
-  awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -un
+# Local TCP ports in use in any state (listening, connected, TIME_WAIT):
+# any of them can make a bind fail.  From /proc/net/tcp*, no extra tools
+# (the hex is converted by bash: Debian's default awk, mawk, has no
+# strtonum).
+orr_used_ports() {
+  local hex
+  awk 'FNR > 1 { split($2, a, ":"); print a[2] }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    while read -r hex; do echo $((16#$hex)); done | sort -un
 }
 
-# A TCP port nobody listens on, and none of the ports given as arguments.
+# A TCP port nobody uses, and none of the ports given as arguments.  It is
+# drawn below the kernel's ephemeral range, so no client connection or
+# `--port 0` server started meanwhile can take it before the daemon binds.
 orr_free_port() {
-  local used p
-  used=" $(orr_listening_ports | tr '\n' ' ') $* "
+  local used p lo=10000 hi
+  hi=$(awk '{ print $1 - 1 }' /proc/sys/net/ipv4/ip_local_port_range \
+       2>/dev/null || echo 32767)
+  [ "$hi" -gt $((lo + 1000)) ] || hi=32767
+  used=" $(orr_used_ports | tr '\n' ' ') $* "
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((lo + RANDOM % (hi - lo)))
     case $used in *" $p "*) continue ;; esac
     echo $p
     return 0
