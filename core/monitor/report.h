@@ -66,6 +66,8 @@ struct orri_report_feature {
     int     drifted;        /* 1 yes, 0 no, -1 unknown                     */
     double  missing_rate;   /* NaN if not stored                           */
     int     absent;         /* the current data lacks this feature         */
+    int     output;         /* a model output (its histogram says so), not
+                               an input feature: not counted as a feature */
     struct orri_report_check *checks;
     size_t  n_checks;
     struct orri_report_hist reference, current;

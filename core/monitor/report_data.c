@@ -163,7 +163,8 @@ static int hist_categorical(struct orri_report_hist *h, json_t *obj)
 
 /* Parse one stored histogram; malformed content leaves kind 0 (the chart
  * says "no data") rather than failing the whole report. */
-static int hist_parse(struct orri_report_hist *h, const char *text)
+static int hist_parse(struct orri_report_hist *h, const char *text,
+                      int *output)
 {
     hist_free(h);
     if (!text)
@@ -174,6 +175,8 @@ static int hist_parse(struct orri_report_hist *h, const char *text)
         return 0;
     }
     int rc = 0;
+    if (output)
+        *output = json_is_true(json_object_get(root, "output"));
     json_t *miss = json_object_get(root, "missing");
     if (json_is_number(miss))
         h->missing = json_number_value(miss);
@@ -468,9 +471,11 @@ static int read_histograms(struct rd *d, const char *model)
         }
         int own = sqlite3_column_int64(st, 0) == latest->id;
         if (hist_parse(&f->reference,
-                       (const char *)sqlite3_column_text(st, 2)) ||
+                       (const char *)sqlite3_column_text(st, 2),
+                       &f->output) ||
             (own && hist_parse(&f->current,
-                               (const char *)sqlite3_column_text(st, 3)))) {
+                               (const char *)sqlite3_column_text(st, 3),
+                               NULL))) {
             rc = nomem(d);
             goto fail;
         }
@@ -825,13 +830,14 @@ json_t *orri_report_json(const struct orri_report *r)
     for (size_t i = 0; i < r->n_features; i++) {
         const struct orri_report_feature *f = &r->features[i];
         json_array_append_new(features, json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o,"
-            " s:o}",
+            "{s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o, s:o, s:o,"
+            " s:o, s:o}",
             "name", f->name, "method", str_or_null(f->method),
             "score", num(f->score), "threshold", num(f->threshold),
             "drifted", f->drifted < 0 ? json_null()
                                       : json_boolean(f->drifted),
             "missing_rate", num(f->missing_rate), "absent", f->absent,
+            "output", f->output,
             "checks", checks_json(f->checks, f->n_checks),
             "reference", hist_json(&f->reference),
             "current", hist_json(&f->current),

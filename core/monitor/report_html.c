@@ -68,6 +68,7 @@ static const char CSS[] =
     "padding:1px 8px;border-radius:999px;margin-left:6px;color:#fff;"
     "vertical-align:2px}.pill.d{background:var(--bad)}"
     ".pill.a{background:#868e96}.pill.k{background:var(--ok)}"
+    ".pill.o{background:#495057}"
     ".meta{margin:2px 0 6px;color:var(--mute);font-size:13px}"
     "svg.chart{display:block;max-width:100%;height:auto}"
     "svg text{font:11px system-ui,sans-serif;fill:var(--mute)}"
@@ -631,6 +632,8 @@ static void kpis(struct page *p, const struct orri_report_window *w)
     const struct orri_report *r = p->r;
     int scored = 0, drifted = 0, absent = 0;
     for (size_t i = 0; i < r->n_features; i++) {
+        if (r->features[i].output)
+            continue;
         scored += r->features[i].drifted >= 0;
         drifted += r->features[i].drifted == 1;
         absent += r->features[i].absent;
@@ -700,6 +703,8 @@ static void feature_card(struct page *p, size_t idx,
         orri_svg_puts(o, "<span class=\"pill a\">absent</span>");
     else if (f->drifted == 0)
         orri_svg_puts(o, "<span class=\"pill k\">stable</span>");
+    if (f->output)
+        orri_svg_puts(o, "<span class=\"pill o\">model output</span>");
     orri_svg_puts(o, "</h3><p class=\"meta\">");
     char v[32];
     if (f->absent)

@@ -215,6 +215,9 @@ static void features(const struct tx *t, const struct orri_report *r)
         fputc(' ', t->f);
         rjust(t, miss, 8);
         fputc('\n', t->f);
+        if (f->output)
+            fputs("    a model output: not counted among the features\n",
+                  t->f);
         /* Only failed checks: the rest is in --json and the HTML. */
         for (size_t j = 0; j < f->n_checks; j++) {
             const struct orri_report_check *c = &f->checks[j];
@@ -239,6 +242,8 @@ static void dataset(const struct tx *t, const struct orri_report *r,
 {
     int scored = 0, drifted = 0, absent = 0;
     for (size_t i = 0; i < r->n_features; i++) {
+        if (r->features[i].output)
+            continue;
         scored += r->features[i].drifted >= 0;
         drifted += r->features[i].drifted == 1;
         absent += r->features[i].absent;

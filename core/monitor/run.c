@@ -853,9 +853,18 @@ int orri_monitor_run(struct orr_core *core, const char *model,
         snprintf(fname, sizeof fname, "%s", pn ? pn : "prediction");
         json_t *edges = json_object_get(json_object_get(pf, "histogram"),
                                         "edges");
-        rc = hist_add(&hs, &nh, fname, ref_shape(pf),
-                      edges ? hist_current(w.y + j, w.out_cols, w.rows,
-                                           edges) : NULL);
+        /* Marked so the report tells the model's outputs from its
+         * features (a drifted prediction is not a drifted feature). */
+        json_t *ref = ref_shape(pf);
+        json_t *pcur = edges ? hist_current(w.y + j, w.out_cols, w.rows,
+                                            edges) : NULL;
+        if (ref && json_object_set_new(ref, "output", json_true())) {
+            json_decref(ref);
+            json_decref(pcur);
+            rc = ORR_ENOMEM;
+        } else {
+            rc = hist_add(&hs, &nh, fname, ref, pcur);
+        }
     }
     if (rc) {
         rc = orr_fail(e, rc, "out of memory");

@@ -129,9 +129,9 @@ def main():
         check(dom is not None and dom.returncode == 0,
               "chromium --dump-dom finished")
         text = dom.stdout.decode("utf-8", "replace") if dom else ""
-        check(text.count('class="chart dist"') == 4,
-              "the DOM holds the 4 distribution charts")
-        check(text.count("<svg") == 4 + 4 + 1 + 2, "all 11 SVG charts")
+        check(text.count('class="chart dist"') == 5,
+              "the DOM holds the 5 distribution charts")
+        check(text.count("<svg") == 5 + 5 + 1 + 2, "all 13 SVG charts")
         check(text.count("<rect") > 40, "bars drawn")
         check("<script" not in text, "no script element in the DOM")
         check("&lt;script&gt;alert(1)&lt;/script&gt;" in text,

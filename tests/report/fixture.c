@@ -149,6 +149,10 @@ static const char REF_TEXTURE[] =
 static const char REF_CAT[] =
     "{\"type\":\"categorical\",\"categories\":{\"low\":200,\"mid\":250,"
     "\"high\":117,\"<b>bold</b>\":3}}";
+/* A model output, as core/monitor/run.c marks it. */
+static const char REF_PRED[] =
+    "{\"histogram\":{\"edges\":[0,0.25,0.5,0.75,1],"
+    "\"counts\":[200,60,50,259]},\"output\":true}";
 static const char REF_ABSENT[] =
     "{\"edges\":[0,1,2,3,4],\"counts\":[5,10,10,5]}";
 
@@ -188,7 +192,10 @@ static int drift(void)
             value(w, NULL, "accuracy", NULL, acc[i], 0.9, acc[i] < 0.9) ||
             value(w, NULL, "roc_auc", NULL, auc[i], NAN, 0) ||
             value(w, NULL, "prediction_drift", "psi", 0.05 + 0.04 * i, 0.2,
-                  0.05 + 0.04 * i > 0.2))
+                  0.05 + 0.04 * i > 0.2) ||
+            /* Drifted in the latest window: not a drifted feature. */
+            value(w, "prediction", "drift_score", "psi", 0.05 + 0.04 * i,
+                  0.2, 0.05 + 0.04 * i > 0.2))
             return 1;
         if (!latest &&
             (value(w, "worst area", "drift_score", "wasserstein", 0.02, 0.1,
@@ -211,7 +218,10 @@ static int drift(void)
         hist(w, HOSTILE, REF_CAT,
              "{\"categories\":{\"low\":120,\"mid\":260,\"high\":200,"
              "\"unseen\":40}}") ||
-        hist(w, "worst area", REF_ABSENT, "null"))
+        hist(w, "worst area", REF_ABSENT, "null") ||
+        hist(w, "prediction", REF_PRED,
+             "{\"histogram\":{\"edges\":[0,0.25,0.5,0.75,1],"
+             "\"counts\":[90,30,40,240]}}"))
         return 1;
     return alert(w, "critical", "Drift in 2 of 3 features <img src=x>", 6,
                  0) ||

@@ -173,6 +173,8 @@ def case_table():
           "per-feature check listed")
     worst = next((l for l in rows if l.startswith("worst area")), "")
     check("absent" in worst, "absent feature says so: " + worst)
+    check("prediction" in out and "    a model output: not counted among"
+          " the features\n" in out, "the drifted output is not a feature")
     check("Dataset drift: 66.7% (2 of 3 features drifted), threshold 50.0%\n"
           "  1 feature absent from the current data\n" in out,
           "dataset drift line")
@@ -213,10 +215,12 @@ def case_html():
     check(text.startswith("<!DOCTYPE html>"), "doctype")
     check_self_contained(text, p)
     dist = [s for s in p.svgs if "dist" in s.get("class", "").split()]
-    check(len(dist) == 4, "one distribution chart per feature (%d)" %
-          len(dist))
+    check(len(dist) == 5, "one distribution chart per feature and output"
+          " (%d)" % len(dist))
     trend = [s for s in p.svgs if "trend" in s.get("class", "").split()]
-    check(len(trend) == 4, "one drift-score chart per feature")
+    check(len(trend) == 5, "one drift-score chart per feature and output")
+    check("2 / 3</div>" in text, "KPI counts input features only")
+    check(text.count("model output</span>") == 1, "the output is marked")
     share = [s for s in p.svgs if "share" in s.get("class", "").split()]
     check(len(share) == 1, "dataset drift share chart")
     quality = [s for s in p.svgs if "quality" in s.get("class", "").split()]
@@ -244,7 +248,7 @@ def case_html():
     check("no current data" in text, "absent feature: reference only")
     check("class=\"reg\"" in text, "registration line drawn")
     check("class=\"thr\"" in text, "threshold line drawn")
-    check(text.count("<details>") == 4, "a data table per feature")
+    check(text.count("<details>") == 5, "a data table per feature and output")
     check("old warning, acknowledged" in text and "acknowledged</td>" in text,
           "alerts table lists acknowledged ones too")
     check(not any(f.endswith(".tmp") or ".tmp." in f
@@ -269,6 +273,9 @@ def case_json():
           worst["drifted"] is None, "absent feature: null score")
     check(worst["current"] is None and worst["reference"]["type"] ==
           "numeric", "absent feature: reference histogram only")
+    pred = next(f for f in doc["features"] if f["name"] == "prediction")
+    check(pred["output"] is True and pred["drifted"] is True and
+          worst["output"] is False, "the model output is flagged")
     cat = next(f for f in doc["features"] if f["name"] == HOSTILE)
     check(cat["reference"]["type"] == "categorical" and cat["drifted"],
           "categorical histogram")
@@ -464,6 +471,9 @@ def case_e2e():
           "the two stored windows")
     feats = {f["name"]: f for f in doc.get("features", [])}
     check(len(feats) >= 30, "every feature reported (%d)" % len(feats))
+    outs = [n for n, f in feats.items() if f.get("output")]
+    check(outs == ["prediction"],
+          "the monitor marks the model's output, only it: %s" % outs)
     radius = feats.get("mean_radius", {})
     check(radius.get("drifted") is True and
           radius.get("score_history", [None])[0] is not None,
