@@ -9,11 +9,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "meta/meta_internal.h"
+#include "meta/psegment.h"
 #include "util/error.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -249,62 +251,148 @@ static int chunkable(const struct orri_prediction_row *r)
            (!r->out || !r->out_cols || r->out_rows == r->in_rows);
 }
 
-struct chunk_bufs {
-    struct buf ids, ts, lat, rows, in, out;
+/* One chunk of a batch: its rows g[g0, g0 + n), its small columns at
+ * offsets of the batch's `meta` buffer (ids, then ts, latency and rows,
+ * 8 * n bytes each), its payload (inputs then outputs, in_len + out_len
+ * bytes) at `seg` in the batch's segment bytes, or at `pay` in the
+ * batch's `pay` buffer when it goes inline. */
+struct chunk_desc {
+    size_t   g0, n;
+    size_t   ids, ids_len, ts;
+    size_t   pay, seg, in_len, out_len;
+    size_t   oc;
+    int64_t  tmin, tmax;
+    uint64_t check;
 };
 
-static void chunk_bufs_free(struct chunk_bufs *c)
+/* Chunks hold at most CHUNK_MAX predictions: a window by count reads
+ * whole chunks, a label scan reads their ids. */
+#define CHUNK_MAX 1024
+
+struct orri_pred_scratch {
+    struct buf                         meta, pay;
+    struct chunk_desc                 *cd;
+    const struct orri_prediction_row **g;
+    unsigned char                     *done;
+    size_t                             cap;
+    int                                dir_known, has_dir;
+    char                               dir[4096];
+    struct orri_pseg_writer           *seg;
+    int                                failing;   /* segments failing   */
+    int                                reported;  /* ... and said so    */
+    struct orr_error                   seg_err;
+};
+
+const char *orri_pred_scratch_seg_error(struct orri_pred_scratch *sc)
 {
-    free(c->ids.p);
-    free(c->ts.p);
-    free(c->lat.p);
-    free(c->rows.p);
-    free(c->in.p);
-    free(c->out.p);
+    if (!sc || !sc->failing || sc->reported)
+        return NULL;
+    sc->reported = 1;
+    return sc->seg_err.msg;
 }
 
-/* Write the `n` rows of `g` as one chunk (lock held, transaction open). */
-static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
-                        const struct orri_prediction_row *const *g, size_t n,
-                        struct chunk_bufs *c, struct orr_error *e)
+void orri_pred_scratch_free(struct orri_pred_scratch *sc)
 {
+    if (!sc)
+        return;
+    free(sc->meta.p);
+    free(sc->pay.p);
+    free(sc->cd);
+    free(sc->g);
+    free(sc->done);
+    orri_pseg_writer_free(sc->seg);
+    free(sc);
+}
+
+/* Lay out the small columns of the chunk of the `n` rows of g[g0...]
+ * and size its payload (no lock needed: no store access). */
+static void build_chunk(struct orri_pred_scratch *sc, struct chunk_desc *d,
+                        size_t g0, size_t n)
+{
+    const struct orri_prediction_row *const *g = sc->g + g0;
     const struct orri_prediction_row *r0 = g[0];
-    size_t oc = r0->out ? r0->out_cols : 0;
-    int64_t tmin = g[0]->ts_ms, tmax = g[0]->ts_ms;
-    c->ids.len = c->ts.len = c->lat.len = c->rows.len = 0;
-    c->in.len = c->out.len = 0;
+    size_t oc = r0->out ? r0->out_cols : 0, rows = 0;
+    d->g0 = g0;
+    d->n = n;
+    d->oc = oc;
+    d->tmin = d->tmax = r0->ts_ms;
+    d->ids = sc->meta.len;
     for (size_t i = 0; i < n; i++) {
-        const struct orri_prediction_row *r = g[i];
-        const char *id = r->request_id ? r->request_id : "";
-        buf_put(&c->ids, id, strlen(id) + 1);
-        buf_i64(&c->ts, r->ts_ms);
-        buf_i64(&c->lat, r->latency_us);
-        buf_i64(&c->rows, (int64_t)r->in_rows);
-        buf_f64(&c->in, r->in, r->in_rows * r->in_cols);
-        if (oc)
-            buf_f64(&c->out, r->out, r->in_rows * oc);
-        tmin = r->ts_ms < tmin ? r->ts_ms : tmin;
-        tmax = r->ts_ms > tmax ? r->ts_ms : tmax;
+        const char *id = g[i]->request_id ? g[i]->request_id : "";
+        buf_put(&sc->meta, id, strlen(id) + 1);
     }
-    if (c->ids.oom || c->ts.oom || c->lat.oom || c->rows.oom ||
-        c->in.oom || c->out.oom)
-        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    d->ids_len = sc->meta.len - d->ids;
+    d->ts = sc->meta.len;
+    for (size_t i = 0; i < n; i++)
+        buf_i64(&sc->meta, g[i]->ts_ms);
+    for (size_t i = 0; i < n; i++)
+        buf_i64(&sc->meta, g[i]->latency_us);
+    for (size_t i = 0; i < n; i++) {
+        buf_i64(&sc->meta, (int64_t)g[i]->in_rows);
+        rows += g[i]->in_rows;
+        d->tmin = g[i]->ts_ms < d->tmin ? g[i]->ts_ms : d->tmin;
+        d->tmax = g[i]->ts_ms > d->tmax ? g[i]->ts_ms : d->tmax;
+    }
+    d->in_len = rows * r0->in_cols * sizeof(double);
+    d->out_len = rows * oc * sizeof(double);
+}
+
+/* The payload of every chunk into `pay`, little-endian: for chunks kept
+ * inline, and on big-endian hosts for segments too. */
+static int fill_pay(struct orri_pred_scratch *sc, size_t n_chunks)
+{
+    sc->pay.len = 0;
+    for (size_t c = 0; c < n_chunks; c++) {
+        struct chunk_desc *d = &sc->cd[c];
+        const struct orri_prediction_row *const *g = sc->g + d->g0;
+        d->pay = sc->pay.len;
+        for (size_t i = 0; i < d->n; i++)
+            buf_f64(&sc->pay, g[i]->in, g[i]->in_rows * g[i]->in_cols);
+        for (size_t i = 0; d->oc && i < d->n; i++)
+            buf_f64(&sc->pay, g[i]->out, g[i]->in_rows * d->oc);
+    }
+    return sc->pay.oom ? ORR_ENOMEM : ORR_OK;
+}
+
+/* Write chunk `d` (lock held, transaction open): its payload inline, or
+ * where `seg` (NULL: inline) holds it, the batch's bytes at `base`. */
+static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
+                        const struct orri_pred_scratch *sc,
+                        const struct chunk_desc *d, const char *seg,
+                        int64_t base, struct orr_error *e)
+{
+    const struct orri_prediction_row *r0 = sc->g[d->g0];
+    const unsigned char *mp = sc->meta.p, *pp = sc->pay.p;
+    size_t n8 = 8 * d->n;
     bind_text(st, 1, r0->model ? r0->model : "");
     bind_text(st, 2, r0->version ? r0->version : "");
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
-    sqlite3_bind_int64(st, 4, tmin);
-    sqlite3_bind_int64(st, 5, tmax);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->n);
+    sqlite3_bind_int64(st, 4, d->tmin);
+    sqlite3_bind_int64(st, 5, d->tmax);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)r0->in_cols);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)oc);
-    sqlite3_bind_blob64(st, 8, c->ids.p, c->ids.len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 9, c->ts.p, c->ts.len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 10, c->lat.p, c->lat.len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 11, c->rows.p, c->rows.len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 12, c->in.p, c->in.len, SQLITE_STATIC);
-    if (oc)
-        sqlite3_bind_blob64(st, 13, c->out.p, c->out.len, SQLITE_STATIC);
-    else
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->oc);
+    sqlite3_bind_blob64(st, 8, mp + d->ids, d->ids_len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 9, mp + d->ts, n8, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 10, mp + d->ts + n8, n8, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 11, mp + d->ts + 2 * n8, n8, SQLITE_STATIC);
+    if (seg) {
+        /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
+        sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
         sqlite3_bind_null(st, 13);
+        sqlite3_bind_text(st, 14, seg, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 15, base + (int64_t)d->seg);
+        sqlite3_bind_int64(st, 16, (sqlite3_int64)(d->in_len + d->out_len));
+        sqlite3_bind_int64(st, 17, (sqlite3_int64)d->check);
+    } else {
+        sqlite3_bind_blob64(st, 12, pp + d->pay, d->in_len, SQLITE_STATIC);
+        if (d->oc)
+            sqlite3_bind_blob64(st, 13, pp + d->pay + d->in_len, d->out_len,
+                                SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 13);
+        for (int i = 14; i <= 17; i++)
+            sqlite3_bind_null(st, i);
+    }
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE)
@@ -312,25 +400,103 @@ static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
     return ORR_OK;
 }
 
-/* Chunks hold at most CHUNK_MAX predictions: a window by count reads
- * whole chunks, a label scan reads their ids. */
-#define CHUNK_MAX 1024
+/* Pieces of payload on their way to the segment: each is hashed, then
+ * written with the others of its group while they are still in cache
+ * (the payload of a batch of 64-row requests is tens of MB: copied into
+ * one buffer, hashed, then copied by write(), it crossed memory five
+ * times and cost the writer ~35 us a request). */
+#define GROUP_PIECES 256
+#define GROUP_BYTES  (256u << 10)
 
-struct orri_pred_scratch {
-    struct chunk_bufs                  c;
-    const struct orri_prediction_row **g;
-    unsigned char                     *done;
-    size_t                             cap;
+struct pieces {
+    struct orri_pseg_writer *w;
+    struct iovec             iov[GROUP_PIECES];
+    int                      n;
+    size_t                   bytes;
 };
 
-void orri_pred_scratch_free(struct orri_pred_scratch *sc)
+static int pieces_flush(struct pieces *pc, struct orr_error *e)
 {
-    if (!sc)
+    int rc = pc->n ? orri_pseg_writev(pc->w, pc->iov, pc->n, e) : ORR_OK;
+    pc->n = 0;
+    pc->bytes = 0;
+    return rc;
+}
+
+static int piece(struct pieces *pc, struct orri_pseg_hash *h,
+                 const void *p, size_t len, struct orr_error *e)
+{
+    orri_pseg_hash_update(h, p, len);
+    pc->iov[pc->n].iov_base = (void *)(uintptr_t)p;
+    pc->iov[pc->n].iov_len = len;
+    pc->n++;
+    pc->bytes += len;
+    if (pc->n == GROUP_PIECES || pc->bytes >= GROUP_BYTES)
+        return pieces_flush(pc, e);
+    return ORR_OK;
+}
+
+/* Append the payload of the batch's chunks to the writer's segment file,
+ * taking each chunk's checksum on the way: *seg and *base say where,
+ * *seg NULL when the store has no directory or the file could not be
+ * written (the chunks then go inline: a full disk there costs speed, not
+ * predictions). */
+static void write_segment(struct orr_meta *m, struct orri_pred_scratch *sc,
+                          size_t n_chunks, const char **seg, int64_t *base)
+{
+    *seg = NULL;
+    *base = 0;
+    if (!sc->dir_known) {
+        pthread_mutex_lock(&m->lock);
+        sc->has_dir = orri_pseg_dir(m->db, sc->dir, sizeof sc->dir);
+        pthread_mutex_unlock(&m->lock);
+        sc->dir_known = 1;
+    }
+    size_t total = 0;
+    for (size_t c = 0; c < n_chunks; c++) {
+        sc->cd[c].seg = total;
+        total += sc->cd[c].in_len + sc->cd[c].out_len;
+    }
+    if (!sc->has_dir || !total)
         return;
-    chunk_bufs_free(&sc->c);
-    free(sc->g);
-    free(sc->done);
-    free(sc);
+    /* Big-endian hosts convert first. */
+    if (!HOST_LE && fill_pay(sc, n_chunks))
+        return;
+    struct pieces pcs = {.n = 0}, *pc = &pcs;
+    struct orr_error se = {0};
+    const char *name = NULL;
+    int rc = !sc->seg ? orri_pseg_writer_new(sc->dir, &sc->seg, &se)
+                      : ORR_OK;
+    if (!rc)
+        rc = orri_pseg_reserve(sc->seg, total, &name, base, &se);
+    pc->w = sc->seg;
+    for (size_t c = 0; !rc && c < n_chunks; c++) {
+        struct chunk_desc *d = &sc->cd[c];
+        const struct orri_prediction_row *const *g = sc->g + d->g0;
+        struct orri_pseg_hash h;
+        orri_pseg_hash_init(&h);
+        if (!HOST_LE)
+            rc = piece(pc, &h, sc->pay.p + d->pay, d->in_len + d->out_len,
+                       &se);
+        for (size_t i = 0; HOST_LE && !rc && i < d->n; i++)
+            rc = piece(pc, &h, g[i]->in,
+                       g[i]->in_rows * g[i]->in_cols * sizeof(double), &se);
+        for (size_t i = 0; HOST_LE && d->oc && !rc && i < d->n; i++)
+            rc = piece(pc, &h, g[i]->out,
+                       g[i]->in_rows * d->oc * sizeof(double), &se);
+        d->check = orri_pseg_hash_final(&h);
+    }
+    if (!rc)
+        rc = pieces_flush(pc, &se);
+    if (!rc)
+        rc = orri_pseg_end(sc->seg, &se);
+    if (rc) {
+        sc->seg_err = se;
+        sc->failing = 1;
+        return;
+    }
+    sc->failing = sc->reported = 0;
+    *seg = name;
 }
 
 int orri_predictions_write(struct orr_meta *m,
@@ -341,7 +507,8 @@ int orri_predictions_write(struct orr_meta *m,
     static const char qc[] =
         "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
         " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
-        " inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        " inputs, outputs, segment, seg_offset, seg_bytes, seg_check)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     if (n == 0)
         return ORR_OK;
     struct orri_pred_scratch *sc = *scratch;
@@ -350,47 +517,66 @@ int orri_predictions_write(struct orr_meta *m,
     if (sc->cap < n) {
         free(sc->g);
         free(sc->done);
+        free(sc->cd);
         sc->g = malloc(n * sizeof *sc->g);
         sc->done = malloc(n);
-        sc->cap = sc->g && sc->done ? n : 0;
+        sc->cd = malloc(n * sizeof *sc->cd);
+        sc->cap = sc->g && sc->done && sc->cd ? n : 0;
         if (!sc->cap)
             return orr_fail(e, ORR_ENOMEM, "out of memory");
     }
     const struct orri_prediction_row **g = sc->g;
     unsigned char *done = sc->done;
     memset(done, 0, n);
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&m->lock);
-    int rc = orri_meta_begin(m, e);
-    if (rc)
-        goto out;
-    /* Legacy rows first, in their order. */
-    size_t k = 0;
+    /* Legacy rows first, in their order, at g[0, n_legacy). */
+    size_t k = 0, n_legacy, n_chunks = 0;
     for (size_t i = 0; i < n; i++)
         if (!chunkable(&rows[i])) {
             g[k++] = &rows[i];
             done[i] = 1;
         }
-    if (k)
-        rc = insert_rows(m, g, k, e);
-    int src = SQLITE_OK;
-    if (!rc && k < n)
-        src = sqlite3_prepare_v2(m->db, qc, -1, &st, NULL);
-    if (src != SQLITE_OK)
-        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
+    n_legacy = k;
     /* Group the rest by chunk, keeping their order within a group: a
-     * shadowed deployment interleaves two versions. */
-    for (size_t i = 0; !rc && i < n; i++) {
+     * shadowed deployment interleaves two versions.  All is laid out
+     * before the store is touched: the payload goes to its segment
+     * first, the rows that point at it are committed after (a crash in
+     * between leaves bytes nothing refers to). */
+    sc->meta.len = sc->pay.len = 0;
+    sc->meta.oom = sc->pay.oom = 0;
+    for (size_t i = 0; i < n; i++) {
         if (done[i])
             continue;
-        k = 0;
-        for (size_t j = i; j < n && k < CHUNK_MAX; j++)
+        size_t g0 = k;
+        for (size_t j = i; j < n && k - g0 < CHUNK_MAX; j++)
             if (!done[j] && same_chunk(&rows[i], &rows[j])) {
                 g[k++] = &rows[j];
                 done[j] = 1;
             }
-        rc = insert_chunk(m, st, g, k, &sc->c, e);
+        build_chunk(sc, &sc->cd[n_chunks++], g0, k - g0);
     }
+    if (sc->meta.oom)
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    const char *seg = NULL;
+    int64_t base = 0;
+    if (n_chunks) {
+        write_segment(m, sc, n_chunks, &seg, &base);
+        if (!seg && fill_pay(sc, n_chunks))
+            return orr_fail(e, ORR_ENOMEM, "out of memory");
+    }
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&m->lock);
+    int rc = orri_meta_begin(m, e);
+    if (rc)
+        goto out;
+    if (n_legacy)
+        rc = insert_rows(m, g, n_legacy, e);
+    int src = SQLITE_OK;
+    if (!rc && n_chunks)
+        src = sqlite3_prepare_v2(m->db, qc, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
+    for (size_t c = 0; !rc && c < n_chunks; c++)
+        rc = insert_chunk(m, st, sc, &sc->cd[c], seg, base, e);
     if (rc)
         orri_meta_rollback(m);
     else

@@ -1,14 +1,22 @@
 /*
- * meta/predictions.h - the prediction log (schema migrations 4, 6 and
- * 7): what servers answered, written in batches by core/serve's writer
- * thread, and ground-truth labels posted later by request id.
+ * meta/predictions.h - the prediction log (schema migrations 4, 6, 7
+ * and 8): what servers answered, written in batches by core/serve's
+ * writer thread, and ground-truth labels posted later by request id.
  *
  * Predictions are written in chunks (`prediction_chunks`, migration 7):
  * one row per group of up to 1024 predictions of one model, version and
  * column count, their request ids, times, latencies, row counts, inputs
  * and outputs in columnar BLOBs (little-endian int64 / IEEE-754 doubles,
  * ids NUL-terminated), so a logged prediction costs its bytes, not a
- * B-tree insert per row and per index.  The `predictions` table keeps
+ * B-tree insert per row and per index.  Since migration 8 the payload
+ * (inputs then outputs) of a store with a file goes to a segment file of
+ * `predictions/` beside it (meta/psegment.h), appended before the rows
+ * that point at it (`segment`, `seg_offset`, `seg_bytes`, `seg_check`)
+ * are committed; `inputs` is then X'' and `outputs` NULL, the small
+ * columns stay inline (label matching reads no file).  A store without a
+ * file, or a writer whose segment cannot be written, keeps the payload
+ * inline as in migration 7.  Nothing deletes logged predictions, hence
+ * no segment either.  The `predictions` table keeps
  * the rows logged before (binary since migration 6, JSON text before:
  * orri_predictions_decode) and the rows a chunk cannot hold (JSON text;
  * outputs of another row count than the inputs); readers read both.
@@ -52,16 +60,24 @@ int orri_predictions_insert(struct orr_meta *m,
                             const struct orri_prediction_row *rows, size_t n,
                             struct orr_error *e);
 
-/* Buffers kept between writes by a writer (NULL until the first). */
+/* A writer's state kept between writes (NULL until the first): buffers
+ * and its own segment file. */
 struct orri_pred_scratch;
 /* orri_predictions_insert through *scratch (allocated on first use, kept
  * for the next call): a busy writer builds its chunks in the same memory
- * instead of fresh pages every batch. */
+ * instead of fresh pages every batch, and appends the payload of a
+ * batch (one write) to the scratch's own segment file, which no other
+ * scratch, in this process or another, writes to.  orri_predictions_insert
+ * uses a scratch of its own: a new segment file per call. */
 int orri_predictions_write(struct orr_meta *m,
                            const struct orri_prediction_row *rows, size_t n,
                            struct orri_pred_scratch **scratch,
                            struct orr_error *e);
-/* NULL ok. */
+/* Why the scratch's segment file could not be written (its chunks went
+ * inline, slower but kept): the message once when that starts, NULL
+ * otherwise and again until writes have succeeded and fail anew. */
+const char *orri_pred_scratch_seg_error(struct orri_pred_scratch *sc);
+/* Closes the scratch's segment file.  NULL ok. */
 void orri_pred_scratch_free(struct orri_pred_scratch *sc);
 
 /* Store the label (JSON text) of request `request_id` for `model` (NULL:

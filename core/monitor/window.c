@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "meta/predictions.h"
+#include "meta/psegment.h"
 #include "monitor/internal.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define HOST_LE 0
@@ -322,10 +324,52 @@ static int add_pred(struct orri_mon_rows *r, size_t *cap, int64_t count,
     return ORR_OK;
 }
 
+/* Chunks whose payload could not be read from their segment (missing
+ * or short file, checksum mismatch, a refused name): skipped, counted,
+ * one warning per window naming the first. */
+struct skips {
+    int64_t          chunks, preds;
+    struct orr_error first;
+};
+
+/* The payload (inputs then outputs, `len` bytes) of a chunk stored in
+ * segment `seg` (schema 8) into *data: ORR_ECORRUPT (in `sk`) when it
+ * cannot be read or does not match its checksum. */
+static int read_segment(sqlite3 *db, struct orri_pseg_reader **rd,
+                        const char *seg, int64_t off, size_t len,
+                        uint64_t check, const unsigned char **data,
+                        struct skips *sk, struct orr_error *e)
+{
+    struct orr_error se = {0};
+    int rc;
+    if (!*rd) {
+        char dir[4096];
+        if (!orri_pseg_dir(db, dir, sizeof dir))
+            rc = orr_fail(&se, ORR_ECORRUPT, "segment %s: the store has "
+                          "no directory", seg);
+        else if ((rc = orri_pseg_reader_new(dir, rd, &se)))
+            return orr_fail(e, rc, "%s", se.msg);
+        if (rc)
+            goto skip;
+    }
+    rc = orri_pseg_read(*rd, seg, off, len, check, data, &se);
+    if (rc == ORR_ENOMEM)
+        return orr_fail(e, rc, "%s", se.msg);
+    if (!rc)
+        return ORR_OK;
+skip:
+    if (!sk->chunks)
+        sk->first = se;
+    sk->chunks++;
+    return ORR_ECORRUPT;
+}
+
 /* Chunks (schema 7), newest first: by id for a count window (the
  * `+model` keeps the planner off the time index, whose order is not the
- * log's), by the time index for a time window.  Columns are those of
- * migration 7; each chunk's predictions are read newest first. */
+ * log's), by the time index for a time window.  Their payload is inline
+ * (migration 7) or in a segment file (migration 8, meta/psegment.h),
+ * checked against its checksum before use; each chunk's predictions are
+ * read newest first. */
 static int load_chunks(sqlite3 *db, const char *model, const char *version,
                        int64_t count, int64_t from_ms, int64_t to_ms,
                        struct orri_mon_rows *r, size_t *cap,
@@ -333,17 +377,21 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
 {
     static const char qn[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
-        " rows, inputs, outputs FROM prediction_chunks"
+        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check"
+        " FROM prediction_chunks"
         " WHERE +model = ?1 AND (?2 IS NULL OR version = ?2)"
         " ORDER BY id DESC";
     static const char qt[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
-        " rows, inputs, outputs FROM prediction_chunks"
+        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check"
+        " FROM prediction_chunks"
         " WHERE model = ?1 AND (?2 IS NULL OR version = ?2)"
         " AND ts_max >= ?3 AND ts_min <= ?4 ORDER BY ts_max DESC";
     sqlite3_stmt *st = NULL;
     const char **ids = NULL;
     size_t ids_cap = 0;
+    struct orri_pseg_reader *rd = NULL;
+    struct skips sk = {0};
     int rc = ORR_OK;
     int src = sqlite3_prepare_v2(db, count ? qn : qt, -1, &st, NULL);
     if (src == SQLITE_OK) {
@@ -372,6 +420,10 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
         size_t inlen = (size_t)sqlite3_column_bytes(st, 7);
         const unsigned char *out = sqlite3_column_blob(st, 8);
         size_t outlen = (size_t)sqlite3_column_bytes(st, 8);
+        const char *seg = (const char *)sqlite3_column_text(st, 9);
+        int64_t seg_off = sqlite3_column_int64(st, 10);
+        int64_t seg_bytes = sqlite3_column_int64(st, 11);
+        uint64_t seg_check = (uint64_t)sqlite3_column_int64(st, 12);
         /* Check the chunk whole before reading any of it. */
         size_t total = 0, k = 0;
         int ok = n > 0 && ic > 0 && oc >= 0 && n <= INT32_MAX &&
@@ -383,8 +435,22 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
                  total;
             total += ok ? (size_t)nr : 0;
         }
-        ok = ok && inlen == total * (size_t)ic * 8 &&
-             (oc ? outlen == total * (size_t)oc * 8 : !outlen);
+        if (ok && seg) {
+            /* In a segment: inputs then outputs, nothing inline. */
+            size_t want = total * (size_t)ic * 8;
+            ok = !inlen && !outlen && (!oc || total <= (SIZE_MAX - want) /
+                                               8 / (size_t)oc);
+            if (ok && oc)
+                want += total * (size_t)oc * 8;
+            ok = ok && seg_bytes >= 0 && (uint64_t)seg_bytes == want;
+            if (ok) {
+                inlen = total * (size_t)ic * 8;
+                outlen = want - inlen;
+            }
+        } else {
+            ok = ok && inlen == total * (size_t)ic * 8 &&
+                 (oc ? outlen == total * (size_t)oc * 8 : !outlen);
+        }
         if (ok && ix->n) {
             if (ids_cap < (size_t)n) {
                 free(ids);
@@ -406,6 +472,21 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
                           "of %lld predictions is damaged", model,
                           (long long)n);
             goto fail;
+        }
+        if (seg) {
+            const unsigned char *pay = NULL;
+            rc = read_segment(db, &rd, seg, seg_off, inlen + outlen,
+                              seg_check, &pay, &sk, e);
+            if (rc == ORR_ECORRUPT) {
+                /* Not this chunk: the others still make the window. */
+                sk.preds += n;
+                rc = ORR_OK;
+                continue;
+            }
+            if (rc)
+                goto fail;
+            in = pay;
+            out = oc ? pay + inlen : NULL;
         }
         size_t off = total;
         for (int64_t i = n - 1; i >= 0 && (!count || r->n_requests < count);
@@ -429,7 +510,13 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
     }
     if (src != SQLITE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
         rc = orri_mon_sqlfail(db, src, e, "reading the prediction log");
+    if (!rc && sk.chunks)
+        orr_log(ORR_LOG_WARN, "monitor", "prediction log of %s: %lld "
+                "chunk(s) of %lld predictions skipped (payload unreadable"
+                " or damaged); the first: %s", model, (long long)sk.chunks,
+                (long long)sk.preds, sk.first.msg);
 fail:
+    orri_pseg_reader_free(rd);
     free(ids);
     sqlite3_finalize(st);
     return rc;

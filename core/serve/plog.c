@@ -1,7 +1,8 @@
 /*
  * serve/plog.c - the prediction log: a bounded queue filled by serving
  * threads and drained by one writer thread, a batch a transaction, a
- * chunk of the batch's predictions a row (meta/predictions.h).  The ids
+ * chunk of the batch's predictions a row (meta/predictions.h), their
+ * payload in the writer's segment file (its scratch's).  The ids
  * it wrote are remembered (bounded) so feedback finds its prediction
  * without a per-row index.
  */
@@ -29,6 +30,13 @@
  * A transaction's own pages (table and index leaves, the header) cost
  * a few pages of WAL whatever its size. */
 #define BATCH_MAX 2048
+/* ... and of about this many bytes of records at most: 2048 64-row
+ * requests are 32 MB, held by the writer's buffers and written before
+ * any of them is committed; 4 MB keeps both bounded, and a transaction
+ * per 4 MB is still few (~60 a second at 15,000 64-row requests a
+ * second).  A batch cut by its bytes with more queued is followed by
+ * the next at once, without lingering. */
+#define BATCH_BYTES (4u << 20)
 /* How long the writer lets a partial batch fill before writing it, when
  * the server is busy (the previous batch had LINGER_MIN records or more):
  * a transaction per few records costs the serving threads their CPU (a
@@ -306,6 +314,10 @@ static void write_batch(struct orri_plog *l, struct entry **b, size_t n)
     if (rc)
         orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records lost: %s",
                 n, e.msg);
+    const char *se = orri_pred_scratch_seg_error(l->scratch);
+    if (se)
+        orr_log(ORR_LOG_WARN, WHO, "prediction log: %s; logging into the "
+                "store instead (slower) until it can", se);
     uint64_t *keys = l->keys;
     for (size_t i = 0; i < n; i++)
         keys[i] = id_key(b[i]->model, b[i]->request_id);
@@ -357,14 +369,16 @@ static void *writer(void *arg)
                    w != ETIMEDOUT)
                 w = pthread_cond_timedwait(&l->more, &l->lock, &ts);
         }
-        size_t n = 0;
-        while (l->n && n < BATCH_MAX) {
+        size_t n = 0, bytes = 0;
+        while (l->n && n < BATCH_MAX && bytes < BATCH_BYTES) {
+            bytes += l->ring[l->head]->bytes;
             batch[n++] = l->ring[l->head];
             l->head = (l->head + 1) % l->cap;
             l->n--;
         }
         l->writing = 1;
-        last = n;
+        /* Cut by its bytes with more queued: the next batch is due now. */
+        last = l->n && n < BATCH_MAX ? 0 : n;
         pthread_mutex_unlock(&l->lock);
         write_batch(l, batch, n);
         pthread_mutex_lock(&l->lock);

@@ -3,7 +3,12 @@
  * the host (orr_host.log_prediction), which copies them into a bounded
  * queue and returns; a writer thread writes them to the metadata store
  * in batched transactions, a chunk of predictions a row
- * (`prediction_chunks`, meta/predictions.h).  When the queue is full the
+ * (`prediction_chunks`, meta/predictions.h), the chunks' inputs and
+ * outputs appended first to the writer's own segment file in
+ * `predictions/` beside the store (schema 8, meta/psegment.h: a log per
+ * process, a file per log, so two servers of a site never share one).
+ * Serving threads only copy into the queue; the writer thread does all
+ * the rest.  When the queue is full the
  * record is dropped and counted: a request never waits for storage.
  * The log remembers the request ids it wrote (the last 1-2 million), so
  * a label posted for one is matched without a lookup in the store.

@@ -607,13 +607,25 @@ def logged_rows(want=None):
             " outputs, input_cols, output_cols FROM predictions"
             " ORDER BY id")]
         for (model, ver, n, icols, ocols, ids, lat, nrows, ins,
-             outs) in store_rows(
+             outs, seg, seg_off, seg_bytes) in store_rows(
                 "SELECT model, version, n, input_cols, output_cols,"
-                " request_ids, latency_us, rows, inputs, outputs"
+                " request_ids, latency_us, rows, inputs, outputs,"
+                " segment, seg_offset, seg_bytes"
                 " FROM prediction_chunks ORDER BY id"):
             rids = ids.split(b"\0")[:-1]
             lats = struct.unpack("<%dq" % n, lat)
             nr = struct.unpack("<%dq" % n, nrows)
+            if seg is not None:
+                # Schema 8: inputs then outputs in a segment file of
+                # predictions/ beside the store, nothing inline.
+                check(ins == b"" and outs is None and "/" not in seg,
+                      "a chunk in segment %s" % seg)
+                with open(os.path.join(os.path.dirname(store_path()),
+                                       "predictions", seg), "rb") as f:
+                    f.seek(seg_off)
+                    pay = f.read(seg_bytes)
+                ni = 8 * icols * sum(nr)
+                ins, outs = pay[:ni], pay[ni:] if ocols else None
             check(len(rids) == n and len(ins) == 8 * icols * sum(nr) and
                   (outs is None if not ocols
                    else len(outs) == 8 * ocols * sum(nr)),

@@ -22,7 +22,9 @@ t0=$(date +%s.%N)
   "$root/examples/data/breast_cancer.csv" "$n" cancer 1
 t1=$(date +%s.%N)
 echo "filled $n logged predictions in $(echo "$t1 - $t0" | bc) s" \
-     "($(du -m "$db" | cut -f1) MB database)"
+     "($(du -m "$db" | cut -f1) MB database," \
+     "$(du -sm "$tmp/.orrery/predictions" 2>/dev/null | cut -f1) MB of" \
+     "segment files)"
 # Warm the page cache once, as a monitor running every few minutes sees it.
 "$build/orrery" monitor run cancer --window "$n" >/dev/null
 if command -v hyperfine >/dev/null; then

@@ -5,7 +5,9 @@
  * rows (its first 30 columns, cycled, with a small deterministic jitter
  * so values are not all repeated) and whose output is a probability, in
  * the binary format the server's log writer uses, through
- * orri_predictions_insert in batches of 10,000 (one transaction each).
+ * orri_predictions_write in batches of 10,000 (one transaction each) with
+ * one writer's scratch, as the server's writer: the payload goes to its
+ * segment files in predictions/ beside DB (schema 8).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 - n;
     uint64_t rng = 88172645463325252ull;
+    struct orri_pred_scratch *sc = NULL;
     for (long done = 0; done < n;) {
         size_t k = 0;
         for (; k < BATCH && done < n; k++, done++) {
@@ -66,11 +69,12 @@ int main(int argc, char **argv)
                 .in = x + k * COLS, .in_rows = 1, .in_cols = COLS,
                 .out = y + k, .out_rows = 1, .out_cols = 1};
         }
-        if (orri_predictions_insert(m, b, k, &e)) {
+        if (orri_predictions_write(m, b, k, &sc, &e)) {
             fprintf(stderr, "bench_window_gen: %s\n", e.msg);
             return 1;
         }
     }
+    orri_pred_scratch_free(sc);
     free(b);
     free(x);
     free(y);

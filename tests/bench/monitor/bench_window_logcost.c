@@ -3,7 +3,8 @@
  * threads and writer thread together, without a server around it:
  *   bench_window_logcost DB [N]
  * queues N (default 1,000,000) one-row, 30-feature predictions through
- * the host's log_prediction from 2 threads into a fresh store (the log
+ * the host's log_prediction from 2 threads into a fresh store (ROWS in
+ * the environment: predictions of that many rows instead; the log
  * writer running as in `orrery serve`, a queue of 65,536 as in
  * bench_window_plog.sh; a refused record is retried after 0.1 ms and
  * counted as "dropped"), waits until all are written and
@@ -26,6 +27,7 @@
 #include "serve/plog.h"
 
 static long n_per;
+static size_t n_rows = 1;
 static char (*ids)[40];
 static double prod_cpu[2];
 
@@ -54,10 +56,15 @@ static double thread_cpu_s(void)
 static void *producer(void *arg)
 {
     long t = (long)(intptr_t)arg;
-    double x[30], y[1] = {0.25};
-    for (int c = 0; c < 30; c++)
-        x[c] = c * 1.5 + (double)t;
-    struct orr_matrix xi = {1, 30, x, 30}, yo = {1, 1, y, 1};
+    double *x = malloc(n_rows * 30 * sizeof *x);
+    double *y = malloc(n_rows * sizeof *y);
+    if (!x || !y)
+        exit(1);
+    for (size_t c = 0; c < 30 * n_rows; c++)
+        x[c] = (double)c * 1.5 + (double)t;
+    for (size_t r = 0; r < n_rows; r++)
+        y[r] = 0.25;
+    struct orr_matrix xi = {n_rows, 30, x, 30}, yo = {n_rows, 1, y, 1};
     double c0 = thread_cpu_s();
     for (long i = 0; i < n_per; i++) {
         struct orr_prediction p = {
@@ -72,6 +79,8 @@ static void *producer(void *arg)
         }
     }
     prod_cpu[t] = thread_cpu_s() - c0;
+    free(x);
+    free(y);
     return NULL;
 }
 
@@ -82,6 +91,8 @@ int main(int argc, char **argv)
         return 2;
     }
     long n = argc > 2 ? strtol(argv[2], NULL, 10) : 1000000;
+    if (getenv("ROWS") && strtol(getenv("ROWS"), NULL, 10) > 0)
+        n_rows = (size_t)strtol(getenv("ROWS"), NULL, 10);
     n_per = n / 2;
     ids = malloc((size_t)(2 * n_per + 1) * sizeof *ids);
     if (!ids)

@@ -1,0 +1,118 @@
+/*
+ * meta/psegment.h - segment files of the prediction log (schema migration
+ * 8): the bulky part of a chunk (its inputs and outputs) appended to a
+ * plain file beside the metadata store instead of into SQLite, which
+ * writes every byte twice (WAL, then checkpoint) plus frame headers:
+ * ~1.5 us of writer CPU per KiB there, ~0.25 us per KiB with write().
+ *
+ * Files live in `<directory of the database>/predictions/` (mode 0700,
+ * created on first use), named `<unix-ms>-<pid>-<seq>.plog` (0600).  A
+ * writer (one per prediction-log writer: orri_pred_scratch) creates its
+ * own files with O_CREAT | O_EXCL, so two processes logging into one
+ * store never share a file; it appends each batch (pieces still in
+ * cache after their checksum is taken; large batches with O_DIRECT past
+ * the page cache, see orri_pseg_end), tracks its offset itself and
+ * rolls to a new file past ORRI_PSEG_LIMIT bytes.  Nothing is fsync'ed:
+ * the store runs synchronous=NORMAL, and a chunk
+ * whose bytes never reached the disk is caught by its checksum.
+ *
+ * A store without a file (":memory:") has no directory: its chunks stay
+ * inline.  Readers open a segment by the plain name the store holds;
+ * names with '/' or "..", or otherwise odd, are refused, so a tampered
+ * store cannot read outside the directory.
+ *
+ * Not thread-safe per object: a writer or reader belongs to one thread.
+ */
+#ifndef ORRI_META_PSEGMENT_H
+#define ORRI_META_PSEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/uio.h>
+
+#include <orrery/status.h>
+
+#include <sqlite3.h>
+
+/* Directory name beside the database, and a file's size past which a
+ * writer rolls to a new one. */
+#define ORRI_PSEG_DIR   "predictions"
+#define ORRI_PSEG_LIMIT ((int64_t)256 << 20)
+/* Longest segment name stored. */
+#define ORRI_PSEG_NAME_MAX 64
+
+/* Tests only: when > 0, the roll-over size instead of ORRI_PSEG_LIMIT;
+ * the batch size from which writes go O_DIRECT when > 0 (256 KiB
+ * otherwise), never when < 0. */
+extern int64_t orri_pseg_test_limit;
+extern int64_t orri_pseg_test_direct_min;
+
+/* The segment directory of the database `db` ("main") into out: 1 when
+ * there is one, 0 for a store without a file (or a path too long). */
+int orri_pseg_dir(sqlite3 *db, char *out, size_t cap);
+
+/* The checksum stored per chunk: a 64-bit non-cryptographic hash of the
+ * payload (XXH64's construction, seed 0: multiply-rotate over 4 lanes of
+ * 8-byte words, ~15 GB/s from cache).  Fed in pieces (a chunk's rows)
+ * through orri_pseg_hash_*, or at once. */
+struct orri_pseg_hash {
+    uint64_t      v[4];
+    uint64_t      total;
+    unsigned char buf[32];
+    size_t        held;         /* bytes in buf                           */
+};
+void     orri_pseg_hash_init(struct orri_pseg_hash *h);
+void     orri_pseg_hash_update(struct orri_pseg_hash *h, const void *data,
+                               size_t len);
+uint64_t orri_pseg_hash_final(const struct orri_pseg_hash *h);
+uint64_t orri_pseg_check(const void *data, size_t len);
+
+/* 1 when `name` may name a segment: non-empty, at most
+ * ORRI_PSEG_NAME_MAX bytes of [A-Za-z0-9._-], no "..". */
+int orri_pseg_name_ok(const char *name);
+
+struct orri_pseg_writer;
+
+/* A writer appending to files of directory `dir` (copied). */
+int  orri_pseg_writer_new(const char *dir, struct orri_pseg_writer **out,
+                          struct orr_error *e);
+/* Make room for a batch of `len` bytes: a new file when none is open or
+ * the current one would pass the limit.  *name (the writer's, valid
+ * until the next reserve) and *offset tell where the next bytes go;
+ * then orri_pseg_writev appends them, in pieces. */
+int  orri_pseg_reserve(struct orri_pseg_writer *w, size_t len,
+                       const char **name, int64_t *offset,
+                       struct orr_error *e);
+/* Append the `n` pieces (at most IOV_MAX; `iov` is consumed).  On an
+ * error the file is abandoned: the next reserve starts a new one. */
+int  orri_pseg_writev(struct orri_pseg_writer *w, struct iovec *iov, int n,
+                      struct orr_error *e);
+/* End the batch: its last bytes written (a batch of 256 KiB or more goes
+ * with O_DIRECT, staged, its start aligned to 4 KiB and its last block
+ * padded with zeros, past the page cache; smaller ones through it). */
+int  orri_pseg_end(struct orri_pseg_writer *w, struct orr_error *e);
+/* Reserve, write and end `len` bytes at once. */
+int  orri_pseg_append(struct orri_pseg_writer *w, const void *data,
+                      size_t len, const char **name, int64_t *offset,
+                      struct orr_error *e);
+/* NULL ok. */
+void orri_pseg_writer_free(struct orri_pseg_writer *w);
+
+struct orri_pseg_reader;
+
+/* A reader of the segments of `dir` (copied); it keeps the last file
+ * open and a buffer for the payload. */
+int  orri_pseg_reader_new(const char *dir, struct orri_pseg_reader **out,
+                          struct orr_error *e);
+/* Read `len` bytes of segment `name` at `offset` and check them against
+ * `check`.  *data (the reader's buffer, valid until the next call) gets
+ * them.  ORR_ECORRUPT with e->msg saying why (a refused name, a missing
+ * or short file, a checksum mismatch); ORR_ENOMEM. */
+int  orri_pseg_read(struct orri_pseg_reader *r, const char *name,
+                    int64_t offset, size_t len, uint64_t check,
+                    const unsigned char **data, struct orr_error *e);
+/* NULL ok. */
+void orri_pseg_reader_free(struct orri_pseg_reader *r);
+
+#endif
