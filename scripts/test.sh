@@ -34,7 +34,13 @@ for pass in $passes; do
       run_pass "plain (-Werror)" "$here/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo || status=1 ;;
     sanitize)
       # Leak checking on; any sanitizer report fails the test that made it.
-      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+      # intercept_tls_get_addr=0: the sanitizer runtime guesses glibc's
+      # dynamic-TLS header from an allocation's alignment and sometimes
+      # scans a bogus range at exit ("Tracer caught signal 11"; seen in
+      # `orrery serve` with gnutls loaded, depending on heap layout;
+      # google/sanitizers#1322).  Leaks are still checked; only pointers
+      # held solely in dlopen'ed libraries' thread-locals go unscanned.
+      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:intercept_tls_get_addr=0
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
       run_pass "ASan+UBSan" "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DORR_SANITIZE=ON || status=1
       unset ASAN_OPTIONS UBSAN_OPTIONS ;;
