@@ -1,24 +1,32 @@
 /*
  * data/csv.c - streaming CSV loading into a dataset (see data/table.h).
  *
- * The file is read in 1 MiB chunks through libcsv, and each field goes
- * straight into its column: the text is never held whole.  Column types
+ * The file is read in 1 MiB chunks, and each field goes straight into its
+ * column: the text is never held whole.  Quoted text goes through libcsv;
+ * quote-free text through a fast path that is libcsv's grammar for such
+ * text (commas between fields, a CR or LF after a record, blanks around
+ * fields dropped, blank lines skipped) split in place, feeding the same
+ * field and record callbacks - so the column logic and the errors are
+ * one code, whichever path the bytes took (tests/data/test_csv_fast.c
+ * checks that every result is libcsv's).  Once every column's kind is
+ * decided, plain rows take a tight loop (decided_rows).  Column types
  * are decided on the fly: a column stays numeric while every present
  * value parses as a number.  A column that meets a label after numbers is
  * marked categorical and the file is read once more (only then), because
  * turning parsed doubles back into their original text would not be
  * faithful ("1.50" is not "1.5").
  *
- * Large regular files are parsed by two threads, each with its own libcsv
- * parser and its own columns: the first from the start, the second from
- * the record boundary after the middle of the file.  That boundary is a
- * guess (a line break may sit inside a quoted field), checked afterwards
- * by the first parser itself: when it has consumed exactly up to the
- * boundary, its state must be "no record begun" (a line break inside
- * quotes leaves it inside a field).  If so, the second part's columns are
- * appended (its labels re-coded into the first part's dictionaries in
- * order of first appearance, its errors renumbered after the first
- * part's records); if not, its work is dropped and the first parser reads
+ * Large regular files are parsed by two threads, each with its own
+ * parser state (libcsv's and the text carried over) and its own columns:
+ * the first from the start, the second from the record boundary after
+ * the middle of the file.  That boundary is a guess (a line break may sit
+ * inside a quoted field), checked afterwards by the first part itself:
+ * when it has consumed exactly up to the boundary, nothing may be carried
+ * over and libcsv's state must be "no record begun" (a line break inside
+ * quotes leaves it inside a field).  If so, the second part's columns
+ * are appended (its labels re-coded into the first part's dictionaries
+ * in order of first appearance, its errors renumbered after the first
+ * part's records); if not, its work is dropped and the first part reads
  * on alone.  Either way the result, errors included, is the one-thread
  * parse's.
  */
@@ -39,8 +47,10 @@
 #include "data/table.h"
 #include "util/error.h"
 
-#define CHUNK      ((size_t)1 << 20)
 #define MAX_COLS   ((size_t)1 << 20)
+/* Bytes kept past the text in a stream buffer: a last field's NUL goes
+ * there, which also stops the number scanner at the end of the text. */
+#define PAD        ((size_t)16)
 #define LABEL_MAX  ((size_t)1 << 16)
 
 enum kind { K_UNDECIDED = 0, K_NUM, K_CAT };
@@ -81,23 +91,46 @@ struct loader {
     size_t                 err_record;  /* 0: the message has no record    */
     char                   err_col[256];
     char                   err_what[512];
+    size_t                 fast_bytes;  /* text the fast path parsed     */
 };
 
 /* Files at least this large are parsed by two threads (when the machine
  * has two CPUs); the tests lower it to exercise the split on small files. */
 static size_t parallel_min = (size_t)16 << 20;
 
-/* Whether this thread's last load took a second part's rows (tests). */
+/* Whether this thread's last load took a second part's rows, and how
+ * many bytes its last pass parsed by the fast path (tests). */
 static _Thread_local int last_split;
+static _Thread_local size_t last_fast;
+
+/* Bytes read at a time, and whether quote-free text takes the fast path
+ * (both settable by the tests). */
+static size_t chunk = (size_t)1 << 20;
+static int fast_path = 1;
 
 void orri_csv_set_parallel_min(size_t bytes)
 {
     parallel_min = bytes;
 }
 
+void orri_csv_set_chunk(size_t bytes)
+{
+    chunk = bytes ? bytes : (size_t)1 << 20;
+}
+
+void orri_csv_set_fast_path(int on)
+{
+    fast_path = on;
+}
+
 int orri_csv_last_split(void)
 {
     return last_split;
+}
+
+size_t orri_csv_last_fast_bytes(void)
+{
+    return last_fast;
 }
 
 static int is_missing(const char *s, size_t len)
@@ -169,9 +202,12 @@ static int oom(struct loader *ld)
     return ORR_ENOMEM;
 }
 
-/* Code of `label` in column c, adding it if new; -1 on ENOMEM. */
+/* Code of `label` in column c, adding it if new; -1 on ENOMEM.  A label
+ * is the text before any NUL byte (the dictionary holds C strings; and
+ * so a comparison never reads past a shorter label). */
 static int32_t intern(struct bcol *c, const char *s, size_t len)
 {
+    len = strnlen(s, len);
     if (c->n_labels * 2 >= c->n_slots) {
         size_t n = c->n_slots ? c->n_slots * 2 : 64;
         uint32_t *slots = calloc(n, sizeof *slots);
@@ -214,32 +250,38 @@ static int32_t intern(struct bcol *c, const char *s, size_t len)
     return (int32_t)c->n_labels++;
 }
 
-/* Room for `cap` rows in every column (cap > ld->cap). */
-static int reserve(struct loader *ld, size_t cap)
+/* Room for `cap` rows in every column (cap > ld->cap); when `quiet`, a
+ * failure is no error (the columns keep at least their room). */
+static int resize(struct loader *ld, size_t cap, int quiet)
 {
     for (size_t i = 0; i < ld->n_cols; i++) {
         struct bcol *c = &ld->cols[i];
+        void *p;
         if (c->kind == K_CAT) {
-            int32_t *p = realloc(c->codes, cap * sizeof *p);
-            if (!p)
-                return oom(ld);
+            if (!(p = realloc(c->codes, cap * sizeof *c->codes)))
+                goto fail;
             c->codes = p;
         } else {
-            double *p = realloc(c->num, cap * sizeof *p);
-            if (!p)
-                return oom(ld);
+            if (!(p = realloc(c->num, cap * sizeof *c->num)))
+                goto fail;
             c->num = p;
         }
         if (c->miss) {
-            uint8_t *p = realloc(c->miss, cap);
-            if (!p)
-                return oom(ld);
-            memset(p + ld->cap, 0, cap - ld->cap);
+            if (!(p = realloc(c->miss, cap)))
+                goto fail;
             c->miss = p;
+            memset(c->miss + ld->cap, 0, cap - ld->cap);
         }
     }
     ld->cap = cap;
     return ORR_OK;
+fail:
+    return quiet ? ORR_ENOMEM : oom(ld);
+}
+
+static int reserve(struct loader *ld, size_t cap)
+{
+    return resize(ld, cap, 0);
 }
 
 static int grow(struct loader *ld)
@@ -458,7 +500,7 @@ static void loader_reset(struct loader *ld)
 static int feed(struct loader *ld, struct csv_parser *p, const char *buf,
                 size_t n)
 {
-    if (csv_parse(p, buf, n, cb_field, cb_row, ld) != n && !ld->err)
+    if (n && csv_parse(p, buf, n, cb_field, cb_row, ld) != n && !ld->err)
         fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
                 csv_strerror(csv_error(p)));
     return ld->err;
@@ -472,17 +514,261 @@ static int finish(struct loader *ld, struct csv_parser *p)
     return ld->err;
 }
 
-/* Read fd from *pos up to `to` (or EOF when to is -1) through the parser,
+/* libcsv stands between records (no field begun, not inside quotes). */
+static int between(const struct csv_parser *p)
+{
+    return p->pstate == 0 && !p->quoted && p->entry_pos == 0;
+}
+
+/*
+ * The text of one part of the file on its way to the columns.  Each read
+ * appends to buf; the complete records (up to the last line break) are
+ * parsed and the partial record left is moved to the front for the next
+ * read.  Records without a '"' take the fast path below; a block with a
+ * quote goes to libcsv, which then keeps the text until it stands
+ * between records again (a quoted field may hold line breaks).
+ */
+struct stream {
+    struct csv_parser p;
+    char   *buf;
+    size_t  len, cap;        /* text held; room (PAD more allocated)     */
+    int     in_lib;          /* libcsv is inside a record                */
+    size_t  used;            /* bytes parsed, for the row estimate       */
+    int     estimated;
+    off_t   limit;           /* where the part ends, 0 if unknown        */
+};
+
+static int stream_init(struct stream *st)
+{
+    memset(st, 0, sizeof *st);
+    st->cap = 2 * chunk;
+    if (csv_init(&st->p, CSV_OPTIONS))
+        return ORR_ENOMEM;
+    if (!(st->buf = malloc(st->cap + PAD))) {
+        csv_free(&st->p);
+        return ORR_ENOMEM;
+    }
+    return ORR_OK;
+}
+
+static void stream_free(struct stream *st)
+{
+    if (!st->buf)
+        return;
+    csv_free(&st->p);
+    free(st->buf);
+    st->buf = NULL;
+}
+
+/*
+ * One record of quote-free text at p, parsed as libcsv parses it (the
+ * same callbacks, so the same column logic and errors): spaces and tabs
+ * around a field are dropped, a CR or an LF ends the record, and a line
+ * of nothing but blanks is no record.  The field's end is overwritten
+ * with its NUL (the text is ours and already scanned).  Returns the
+ * start of the next record; e is past a line break, or the end of the
+ * file, where a last record may lack one.
+ */
+static char *gen_record(struct loader *ld, char *p, char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p == e)
+        return p;
+    if (*p == '\r' || *p == '\n')
+        return p + 1;
+    for (;;) {
+        char *f = p;
+        while (p < e && *p != ',' && *p != '\r' && *p != '\n')
+            p++;
+        char *fe = p;
+        while (fe > f && (fe[-1] == ' ' || fe[-1] == '\t'))
+            fe--;
+        char t = p < e ? *p : '\0';
+        *fe = '\0';
+        cb_field(f, (size_t)(fe - f), ld);
+        if (t != ',') {
+            cb_row(t, ld);
+            return t ? p + 1 : p;
+        }
+        p++;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+    }
+}
+
+/* Every column's kind decided: the rows can take the tight loop below. */
+static int all_decided(const struct loader *ld)
+{
+    if (!ld->header_done || !ld->n_cols)
+        return 0;
+    for (size_t i = 0; i < ld->n_cols; i++)
+        if (ld->cols[i].kind == K_UNDECIDED)
+            return 0;
+    return 1;
+}
+
+/*
+ * Rows straight into their columns, while each row is exactly n fields
+ * separated by commas and ended by a line break, each a number in a
+ * numeric column or a label in a categorical one, with room in the
+ * columns.  Such a row is what gen_record + data_field would make of it
+ * (a number is never a missing spelling; no blank surrounds either), so
+ * anything else - a blank, a missing value, a label in a numeric column,
+ * a short or long row, an overflow in a declared numeric column, an
+ * overlong label, the end of the text - stops the loop at that row's
+ * start, and gen_record takes it.  Values written for a row that then
+ * stops are written again by gen_record, and the labels it interned are
+ * the ones gen_record interns first, in the same order.
+ */
+static char *decided_rows(struct loader *ld, char *p, char *e)
+{
+    size_t n = ld->n_cols, r = ld->rows, cap = ld->cap, done = 0;
+    struct bcol *cols = ld->cols;
+    while (p < e && r < cap) {
+        const char *q = p;
+        size_t c;
+        char t = 0;
+        for (c = 0; c < n; c++) {
+            struct bcol *col = &cols[c];
+            const char *g;
+            if (col->kind == K_NUM) {
+                double d;
+                if (!(g = orri_scan_number(q, &d)) ||
+                    (isinf(d) && col->declared_num))
+                    break;          /* (the latter: data_field's error) */
+                col->num[r] = d;
+            } else {
+                for (g = q; g < e && *g != ',' && *g != '\n' && *g != '\r';
+                     g++)
+                    ;
+                size_t len = (size_t)(g - q);
+                if (g == e || !len || *q == ' ' || *q == '\t' ||
+                    g[-1] == ' ' || g[-1] == '\t' || is_missing(q, len) ||
+                    len >= LABEL_MAX)
+                    break;
+                int32_t code = intern(col, q, len);
+                if (code < 0)
+                    break;
+                col->codes[r] = code;
+            }
+            t = *g;
+            if (c + 1 < n ? t != ',' : t != '\n' && t != '\r')
+                break;
+            q = g + 1;
+        }
+        if (c < n)
+            break;
+        if (t == '\r' && q < e && *q == '\n')
+            q++;                    /* CRLF: libcsv skips the LF as blank */
+        p = (char *)q;
+        r++;
+        done++;
+    }
+    ld->rows = r;
+    ld->record += done;
+    return p;
+}
+
+/* Parse the quote-free records in [p, e). */
+static void parse_text(struct loader *ld, char *p, char *e)
+{
+    int decided = all_decided(ld);
+    while (p < e && !ld->err) {
+        if (decided) {
+            if (ld->rows == ld->cap && grow(ld))
+                return;
+            char *q = decided_rows(ld, p, e);
+            if (q != p) {
+                p = q;
+                continue;
+            }
+        }
+        p = gen_record(ld, p, e);
+        decided = all_decided(ld);
+    }
+}
+
+/* The last CR or LF in b[from..n) (a few hundred bytes back, usually),
+ * or NULL. */
+static const char *last_break(const char *b, size_t from, size_t n)
+{
+    while (n-- > from)
+        if (b[n] == '\n' || b[n] == '\r')
+            return b + n;
+    return NULL;
+}
+
+/* Parse what the stream holds: the complete records, or all of it at
+ * the end of the part (`last`).  The rest stays for the next read.  The
+ * text held before this read (b[0..fresh_from)) has no line break: it is
+ * what was left after the last one. */
+static void process(struct loader *ld, struct stream *st, size_t fresh_from,
+                    int last)
+{
+    char *b = st->buf;
+    size_t n = st->len, end = n;
+    if (!last && fast_path) {
+        const char *nl = last_break(b, fresh_from, n);
+        end = nl ? (size_t)(nl - b) + 1 : 0;
+    }
+    if (fast_path && !st->in_lib && !memchr(b, '"', end)) {
+        if (end == n)
+            b[end] = '\0';          /* within PAD: a last field's NUL */
+        parse_text(ld, b, b + end);
+        ld->fast_bytes += end;
+    } else {
+        feed(ld, &st->p, b, end);
+        if (!between(&st->p)) {     /* inside a record: all to libcsv */
+            feed(ld, &st->p, b + end, n - end);
+            end = n;
+        }
+        st->in_lib = !between(&st->p);
+    }
+    st->used += end;
+    memmove(b, b + end, n - end);
+    st->len = n - end;
+}
+
+/* Once the first records are in, size the columns for the rest of the
+ * range from the bytes per record so far: one allocation instead of a
+ * doubling series (untouched room costs address space, not memory). */
+static void estimate(struct loader *ld, struct stream *st, off_t pos)
+{
+    off_t limit = st->limit;
+    if (st->estimated || !ld->header_done || ld->rows < 64 || !limit ||
+        ld->err)
+        return;
+    st->estimated = 1;
+    size_t per = st->used / ld->record + 1;
+    size_t left = (limit > pos ? (size_t)(limit - pos) : 0) + st->len;
+    size_t want = ld->rows + left / per + left / per / 32 + 64;
+    if (want > ld->cap)
+        (void)resize(ld, want, 1);  /* else the columns double as needed */
+}
+
+/* Read fd from *pos up to `to` (or EOF when to is -1) through the stream,
  * with pread when `positioned` (the second part shares the descriptor). */
-static int read_range(struct loader *ld, struct csv_parser *p, int fd,
-                      off_t *pos, off_t to, int positioned, char *buf)
+static int read_range(struct loader *ld, struct stream *st, int fd,
+                      off_t *pos, off_t to, int positioned)
 {
     while (!ld->err && (to < 0 || *pos < to)) {
-        size_t want = CHUNK;
+        if (st->cap - st->len < chunk) {
+            /* a record longer than a chunk: keep it whole */
+            size_t cap = st->len + chunk > 2 * st->cap ?
+                         st->len + chunk : 2 * st->cap;
+            char *b = realloc(st->buf, cap + PAD);
+            if (!b)
+                return oom(ld);
+            st->buf = b;
+            st->cap = cap;
+        }
+        size_t want = chunk;
         if (to >= 0 && (off_t)want > to - *pos)
             want = (size_t)(to - *pos);
-        ssize_t n = positioned ? pread(fd, buf, want, *pos) :
-                                 read(fd, buf, want);
+        char *at = st->buf + st->len;
+        ssize_t n = positioned ? pread(fd, at, want, *pos) :
+                                 read(fd, at, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -496,33 +782,39 @@ static int read_range(struct loader *ld, struct csv_parser *p, int fd,
         if (n == 0)
             break;
         *pos += n;
-        feed(ld, p, buf, (size_t)n);
+        size_t held = st->len;
+        st->len += (size_t)n;
+        memset(st->buf + st->len, 0, PAD);
+        process(ld, st, held, 0);
+        estimate(ld, st, *pos);
     }
     return ld->err;
 }
 
+/* The end of the part: its last record, then libcsv's own end. */
+static int stream_finish(struct loader *ld, struct stream *st)
+{
+    if (!ld->err && st->len)
+        process(ld, st, 0, 1);
+    return finish(ld, &st->p);
+}
+
 /* The second part: a loader with the first part's header, its own
- * parser, its own error slot. */
+ * stream, its own error slot. */
 struct part {
     struct loader     ld;
     struct orr_error  e;
     int               fd;
     off_t             from, to;
-    char             *buf;
+    struct stream     st;
 };
 
 static void *part_main(void *arg)
 {
     struct part *pt = arg;
-    struct csv_parser p;
-    if (csv_init(&p, CSV_OPTIONS)) {
-        oom(&pt->ld);
-        return NULL;
-    }
     off_t pos = pt->from;
-    if (!read_range(&pt->ld, &p, pt->fd, &pos, pt->to, 1, pt->buf))
-        finish(&pt->ld, &p);
-    csv_free(&p);
+    if (!read_range(&pt->ld, &pt->st, pt->fd, &pos, pt->to, 1))
+        stream_finish(&pt->ld, &pt->st);
     return NULL;
 }
 
@@ -543,6 +835,27 @@ static int clone_header(struct loader *b, const struct loader *a)
     b->header_done = 1;
     return ORR_OK;
 }
+/* Copies of the second part's numeric columns into the first's, every
+ * other column from `first`: two threads share them, as the copy is
+ * mostly faulting in the fresh pages it writes. */
+struct copy_job {
+    struct loader *a, *b;
+    size_t         first;
+};
+
+static void *copy_columns(void *arg)
+{
+    struct copy_job *j = arg;
+    for (size_t i = j->first; i < j->a->n_cols; i += 2) {
+        struct bcol *ca = &j->a->cols[i], *cb = &j->b->cols[i];
+        if (ca->kind == K_CAT || cb->kind == K_CAT || !cb->num)
+            continue;
+        memcpy(ca->num + j->a->rows, cb->num, j->b->rows * sizeof *cb->num);
+        free(cb->num);
+        cb->num = NULL;
+    }
+    return NULL;
+}
 
 /* Append the second part's rows to the first's (see the file comment).
  * A column that is numbers in one part and labels in the other is mixed:
@@ -562,6 +875,14 @@ static int merge(struct loader *a, struct loader *b)
     size_t total = a->rows + b->rows;
     if (total > a->cap && reserve(a, total))
         return a->err;
+    struct copy_job even = {a, b, 0}, odd = {a, b, 1};
+    pthread_t th;
+    int helper = !pthread_create(&th, NULL, copy_columns, &odd);
+    copy_columns(&even);
+    if (helper)
+        pthread_join(th, NULL);
+    else
+        copy_columns(&odd);
     for (size_t i = 0; i < a->n_cols; i++) {
         struct bcol *ca = &a->cols[i], *cb = &b->cols[i];
         if (cb->kind == K_CAT && ca->kind != K_CAT &&
@@ -583,7 +904,9 @@ static int merge(struct loader *a, struct loader *b)
                     cb->codes[r] < 0 ? -1 : map[cb->codes[r]];
             free(map);
         } else {
-            memcpy(ca->num + a->rows, cb->num, b->rows * sizeof *cb->num);
+            if (cb->num)            /* else copied above */
+                memcpy(ca->num + a->rows, cb->num,
+                       b->rows * sizeof *cb->num);
             if (ca->kind == K_UNDECIDED)
                 ca->kind = cb->kind;
         }
@@ -607,10 +930,12 @@ static int merge(struct loader *a, struct loader *b)
 }
 
 /* Offset just past the first line break at or after `from`, or -1. */
-static off_t line_after(int fd, off_t from, off_t size, char *buf)
+static off_t line_after(int fd, off_t from, off_t size)
 {
+    char buf[4096];
     while (from < size) {
-        size_t want = size - from < 65536 ? (size_t)(size - from) : 65536;
+        size_t want = size - from < (off_t)sizeof buf ?
+                      (size_t)(size - from) : sizeof buf;
         ssize_t n = pread(fd, buf, want, from);
         if (n <= 0)
             return -1;
@@ -625,31 +950,37 @@ static off_t line_after(int fd, off_t from, off_t size, char *buf)
 /* Parse [pos, size) of a regular file with the second part from the line
  * after the middle.  *done is set when the second part's rows were taken
  * (the file is then fully read). */
-static int parse_split(struct loader *ld, struct csv_parser *p, int fd,
-                       off_t *pos, off_t size, char *buf, int *done)
+static int parse_split(struct loader *ld, struct stream *st, int fd,
+                       off_t *pos, off_t size, int *done)
 {
     *done = 0;
     off_t mid = *pos > size / 2 ? *pos : size / 2;
-    off_t split = line_after(fd, mid, size, buf);
+    off_t split = line_after(fd, mid, size);
     if (split <= *pos || split >= size)
         return ORR_OK;
     struct part pt = {.ld = {.display = ld->display, .opt = ld->opt,
                              .record = 1},
                       .fd = fd, .from = split, .to = size};
     pt.ld.e = &pt.e;
-    pt.buf = malloc(CHUNK);
     pthread_t th;
-    if (!pt.buf || clone_header(&pt.ld, ld) ||
-        pthread_create(&th, NULL, part_main, &pt)) {
-        free(pt.buf);
+    if (stream_init(&pt.st)) {
         loader_reset(&pt.ld);
         return ORR_OK;                  /* one thread then */
     }
-    read_range(ld, p, fd, pos, split, 0, buf);
+    pt.st.limit = size;
+    if (clone_header(&pt.ld, ld) ||
+        pthread_create(&th, NULL, part_main, &pt)) {
+        stream_free(&pt.st);
+        loader_reset(&pt.ld);
+        return ORR_OK;
+    }
+    st->limit = split;
+    read_range(ld, st, fd, pos, split, 0);
     pthread_join(th, NULL);
-    free(pt.buf);
+    stream_free(&pt.st);
+    st->limit = size;
     /* The guess holds iff our parser stands between records there. */
-    if (!ld->err && p->pstate == 0 && !p->quoted && p->entry_pos == 0) {
+    if (!ld->err && !st->len && between(&st->p)) {
         if (pt.ld.err) {
             ld->err = pt.ld.err;
             ld->err_record = pt.ld.err_record;
@@ -660,6 +991,7 @@ static int parse_split(struct loader *ld, struct csv_parser *p, int fd,
             emit(ld, 0);
         } else {
             merge(ld, &pt.ld);
+            ld->fast_bytes += pt.ld.fast_bytes;
         }
         *done = 1;
     }
@@ -667,42 +999,45 @@ static int parse_split(struct loader *ld, struct csv_parser *p, int fd,
     return ld->err;
 }
 
-static int parse_file(struct loader *ld, const char *path, char *buf)
+static int parse_file(struct loader *ld, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return orr_fail(ld->e, errno == ENOENT ? ORR_ENOTFOUND : ORR_EIO,
                         "cannot open %s: %s", path, strerror(errno));
-    struct csv_parser p;
-    if (csv_init(&p, CSV_OPTIONS)) {
+    struct stream st;
+    if (stream_init(&st)) {
         close(fd);
         return orr_fail(ld->e, ORR_ENOMEM, "out of memory");
     }
-    struct stat st;
+    struct stat sb;
     off_t pos = 0;
-    int done = 0;
+    int done = 0, regular = !fstat(fd, &sb) && S_ISREG(sb.st_mode);
     last_split = 0;
-    if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
-        (size_t)st.st_size >= parallel_min &&
+    ld->fast_bytes = 0;
+    if (regular && (size_t)sb.st_size >= parallel_min &&
         sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
         /* The header first (the second part needs the columns), in
          * pieces small enough to leave a second part in small files. */
-        off_t before = -1, piece = st.st_size / 8 + 1;
-        if (piece > (off_t)CHUNK)
-            piece = (off_t)CHUNK;
-        while (!ld->err && !ld->header_done && pos < st.st_size &&
+        off_t before = -1, piece = sb.st_size / 8 + 1;
+        if (piece > (off_t)chunk)
+            piece = (off_t)chunk;
+        while (!ld->err && !ld->header_done && pos < sb.st_size &&
                pos != before) {
             before = pos;
-            read_range(ld, &p, fd, &pos, pos + piece, 0, buf);
+            read_range(ld, &st, fd, &pos, pos + piece, 0);
         }
         if (!ld->err && ld->header_done)
-            parse_split(ld, &p, fd, &pos, st.st_size, buf, &done);
+            parse_split(ld, &st, fd, &pos, sb.st_size, &done);
     }
+    if (regular)
+        st.limit = sb.st_size;
     last_split = done;
     if (!done)
-        read_range(ld, &p, fd, &pos, -1, 0, buf);
-    finish(ld, &p);
-    csv_free(&p);
+        read_range(ld, &st, fd, &pos, -1, 0);
+    stream_finish(ld, &st);
+    last_fast = ld->fast_bytes;
+    stream_free(&st);
     close(fd);
     if (ld->err)
         return ld->err;
@@ -739,6 +1074,17 @@ static int build(struct loader *ld, struct orr_dataset **out,
     ds->view.cols = nc;
     ds->view.columns = ds->cols;
     ds->view.target = ORR_NO_TARGET;
+    for (size_t i = 0; rows && rows < ld->cap && i < nc; i++) {
+        /* Give back the room of the estimate or the last doubling. */
+        struct bcol *c = &ld->cols[i];
+        void *p;
+        if (c->num && (p = realloc(c->num, rows * sizeof *c->num)))
+            c->num = p;
+        if (c->codes && (p = realloc(c->codes, rows * sizeof *c->codes)))
+            c->codes = p;
+        if (c->miss && (p = realloc(c->miss, rows)))
+            c->miss = p;
+    }
     for (size_t i = 0; i < nc; i++) {
         struct bcol *c = &ld->cols[i];
         struct orr_column *v = &ds->cols[i];
@@ -787,10 +1133,7 @@ ORR_API int orr_dataset_load_csv(const char *path,
         .e = e,
         .record = 1,
     };
-    char *buf = malloc(CHUNK);
-    if (!buf)
-        return orr_fail(e, ORR_ENOMEM, "out of memory");
-    int rc = parse_file(&ld, path, buf);
+    int rc = parse_file(&ld, path);
     if (!rc && ld.restart) {
         /* Second (and last) pass with the mixed columns categorical. */
         size_t n = 0;
@@ -805,10 +1148,9 @@ ORR_API int orr_dataset_load_csv(const char *path,
         ld.n_forced = n;
         if (!rc) {
             loader_reset(&ld);
-            rc = parse_file(&ld, path, buf);
+            rc = parse_file(&ld, path);
         }
     }
-    free(buf);
     struct orr_dataset *ds = NULL;
     if (!rc)
         rc = build(&ld, &ds, e);

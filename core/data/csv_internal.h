@@ -1,5 +1,7 @@
 /*
  * data/csv_internal.h - knobs of the CSV loader for its tests.
+ *
+ * None is thread-safe: set them before loading.
  */
 #ifndef ORR_DATA_CSV_INTERNAL_H
 #define ORR_DATA_CSV_INTERNAL_H
@@ -8,11 +10,23 @@
 
 /* Parse files of at least `bytes` bytes with two threads (default
  * 16 MiB); 0 splits every file with a data record past its middle, and
- * SIZE_MAX never splits.  Not thread-safe: set it before loading. */
+ * SIZE_MAX never splits. */
 void orri_csv_set_parallel_min(size_t bytes);
 
 /* 1 if the calling thread's last file parsed (by its last pass) was
  * parsed in two parts whose split was confirmed, 0 if by one parser. */
 int orri_csv_last_split(void);
+
+/* Bytes of the calling thread's last file (its last pass) that the
+ * quote-free fast path parsed; the rest went through libcsv. */
+size_t orri_csv_last_fast_bytes(void);
+
+/* Read the file `bytes` at a time (default and 0: 1 MiB); small chunks
+ * put records across chunk boundaries. */
+void orri_csv_set_chunk(size_t bytes);
+
+/* 1 (the default): quote-free text takes the fast path; 0: every byte
+ * goes through libcsv, as a reference for the fast path's results. */
+void orri_csv_set_fast_path(int on);
 
 #endif /* ORR_DATA_CSV_INTERNAL_H */

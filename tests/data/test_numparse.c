@@ -1,9 +1,11 @@
-/* orri_parse_number against strtod: bit-identical values on millions of
- * random numbers in the spellings CSV writers use (%.17g, %.9g, %.6e,
- * fixed, integers, random digit strings with random points and
- * exponents) and on the edge cases (2^53 +- 1, 1e22/1e23, subnormals,
- * overflow, underflow, -0); and refusal of everything that is not a plain
- * decimal number. */
+/* orri_parse_number and orri_scan_number (the fast path's in-place
+ * reader) against strtod: bit-identical values on
+ * millions of random numbers in the spellings CSV writers use (%.17g,
+ * %.9g, %.6e, fixed, integers, random digit strings with random points
+ * and exponents), on the range of Lemire's algorithm (16-19 digits,
+ * exponents within +-70, exact ties) and on the edge cases (2^53 +- 1,
+ * 1e22/1e23, subnormals, overflow, underflow, -0); and refusal of
+ * everything that is not a plain decimal number. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +23,26 @@ static uint64_t next(void)
     return z ^ (z >> 31);
 }
 
+/* orri_scan_number on s as a CSV field: s then `stop`, then bytes that
+ * look like more digits (which it must not take); returns where it
+ * stopped relative to s (-1 for NULL). */
+static long scan(const char *s, char stop, double *out)
+{
+    char buf[160];
+    size_t n = strlen(s);
+    if (n + 32 > sizeof buf)
+        return -2;
+    memcpy(buf, s, n);
+    buf[n] = stop;
+    memset(buf + n + 1, '7', 16);
+    buf[n + 17] = '\0';
+    const char *q = orri_scan_number(buf, out);
+    return q ? (long)(q - buf) : -1;
+}
+
 static int same(const char *s)
 {
-    double a = 0, b = strtod(s, NULL);
+    double a = 0, b = strtod(s, NULL), c = 0;
     if (!orri_parse_number(s, strlen(s), &a)) {
         fprintf(stderr, "refused: '%s'\n", s);
         return 0;
@@ -31,6 +50,15 @@ static int same(const char *s)
     if (memcmp(&a, &b, sizeof a)) {
         fprintf(stderr, "'%s': %.17g, strtod %.17g\n", s, a, b);
         return 0;
+    }
+    static const char stops[] = {',', '\n', '\r', '\0'};
+    for (size_t i = 0; i < sizeof stops; i++) {
+        long at = scan(s, stops[i], &c);
+        if (at != (long)strlen(s) || memcmp(&c, &b, sizeof c)) {
+            fprintf(stderr, "scan '%s': stopped at %ld, %.17g, strtod "
+                    "%.17g\n", s, at, c, b);
+            return 0;
+        }
     }
     return 1;
 }
@@ -65,9 +93,20 @@ static void test_edges(void)
         if (r)
             fprintf(stderr, "accepted: '%s'\n", bad[i]);
         CHECK(!r);
+        /* the scanner never takes the whole field either */
+        long at = scan(bad[i], ',', &v);
+        if (at == (long)strlen(bad[i]))
+            fprintf(stderr, "scan accepted: '%s'\n", bad[i]);
+        CHECK(at != (long)strlen(bad[i]));
     }
     /* len bounds the text: "12" of "123" */
     CHECK(orri_parse_number("123", 2, &v) == 1 && v == 12);
+    /* the scanner stops at the first byte past the number */
+    CHECK(orri_scan_number("12345678901,x       ", &v) != NULL && v ==
+          12345678901.0);
+    CHECK(scan("1e5", 'x', &v) == 3 && v == 1e5);
+    CHECK(scan("1e", ',', &v) == -1);
+    CHECK(scan("-", ',', &v) == -1);
 }
 
 static void test_random(void)
@@ -117,4 +156,46 @@ static void test_random(void)
     CHECK(bad == 0);
 }
 
-TEST_MAIN({"edges", test_edges}, {"random", test_random})
+/* The range of Lemire's algorithm: 16 to 19 significant digits with
+ * exponents within +-70 (its table's +-64 and just beyond), and integers
+ * exactly halfway between two doubles (ties to even). */
+static void test_lemire(void)
+{
+    char buf[64];
+    long bad = 0, n = 0;
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t r = next();
+        int digits = 16 + (int)(r % 4);
+        uint64_t m = next() % 10000000000000000000ull;
+        int ex = (int)((r >> 8) % 141) - 70;
+        switch ((r >> 16) % 3) {
+        case 0:
+            snprintf(buf, sizeof buf, "%.*llue%d", digits,
+                     (unsigned long long)m, ex);
+            break;
+        case 1: {
+            double d = (double)m * pow(10, ex - 19);
+            snprintf(buf, sizeof buf, "%.*g", digits, d);
+            break;
+        }
+        default: {
+            /* a tie: halfway between two doubles in [2^53, 2^63) */
+            int e2 = 53 + (int)(r % 10);
+            uint64_t base = ((uint64_t)1 << e2) | (next() &
+                            (((uint64_t)1 << e2) - 1));
+            uint64_t ulp = (uint64_t)1 << (e2 - 52);
+            base &= ~(ulp - 1);
+            snprintf(buf, sizeof buf, "%llu",
+                     (unsigned long long)(base + ulp / 2));
+            break;
+        }
+        }
+        bad += !same(buf);
+        n++;
+    }
+    printf("  %ld values of 16-19 digits, %ld differ from strtod\n", n, bad);
+    CHECK(bad == 0);
+}
+
+TEST_MAIN({"edges", test_edges}, {"random", test_random},
+          {"lemire", test_lemire})

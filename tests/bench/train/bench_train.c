@@ -2,8 +2,9 @@
  * bench_train - the training benchmarks' driver (see bench_train.sh).
  *
  *   bench_train gen FILE ROWS COLS SEED   synthetic classification CSV
- *   bench_train load FILE [PARTS]         time orr_dataset_load_csv
- *                                         (PARTS 1: one parser, no split)
+ *   bench_train load FILE [PARTS [PATH]]  time orr_dataset_load_csv
+ *                                         (PARTS 1: one parser, no split;
+ *                                         PATH libcsv: no fast path)
  *   bench_train fit FILE C THREADS        load, then time the linear fit
  *   bench_train predict FILE              rows/s for 1, 64, 10000 rows
  *
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
     double secs;
     if (!strcmp(argv[1], "load") && argc > 3 && !strcmp(argv[3], "1"))
         orri_csv_set_parallel_min(SIZE_MAX);
+    if (!strcmp(argv[1], "load") && argc > 4 && !strcmp(argv[4], "libcsv"))
+        orri_csv_set_fast_path(0);
     struct orr_dataset *ds = load(argv[2], &secs);
     printf("rows %zu\ncols %zu\nload_s %.3f\n", ds->view.rows,
            ds->view.cols, secs);
