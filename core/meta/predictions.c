@@ -426,6 +426,8 @@ static int pieces_flush(struct pieces *pc, struct orr_error *e)
 static int piece(struct pieces *pc, struct orri_pseg_hash *h,
                  const void *p, size_t len, struct orr_error *e)
 {
+    if (orri_pseg_staged(pc->w))
+        return orri_pseg_put(pc->w, h, p, len, e);
     orri_pseg_hash_update(h, p, len);
     pc->iov[pc->n].iov_base = (void *)(uintptr_t)p;
     pc->iov[pc->n].iov_len = len;

@@ -115,6 +115,34 @@ void orri_pseg_hash_update(struct orri_pseg_hash *h, const void *data,
     h->held = (size_t)(end - p);
 }
 
+void orri_pseg_hash_copy(struct orri_pseg_hash *h, void *dst,
+                         const void *src, size_t len)
+{
+    const unsigned char *p = src, *end = p + len;
+    unsigned char *d = dst;
+    if (h->held) {
+        size_t k = 32 - h->held < len ? 32 - h->held : len;
+        orri_pseg_hash_update(h, p, k);
+        memcpy(d, p, k);
+        p += k;
+        d += k;
+    }
+    if (h->held)
+        return;                 /* all of it went into the held stripe */
+    h->total += (size_t)(end - p);
+    uint64_t v[4] = {h->v[0], h->v[1], h->v[2], h->v[3]};
+    for (; end - p >= 32; p += 32, d += 32) {
+        unsigned char s[32];
+        memcpy(s, p, 32);       /* one load of the stripe, two uses */
+        stripe(v, s);
+        memcpy(d, s, 32);
+    }
+    memcpy(h->v, v, sizeof v);
+    memcpy(d, p, (size_t)(end - p));
+    memcpy(h->buf, p, (size_t)(end - p));
+    h->held = (size_t)(end - p);
+}
+
 uint64_t orri_pseg_hash_final(const struct orri_pseg_hash *h)
 {
     const unsigned char *p = h->buf, *end = p + h->held;
@@ -376,6 +404,33 @@ int orri_pseg_writev(struct orri_pseg_writer *w, struct iovec *iov, int n,
         if (n > 0) {
             iov->iov_base = (char *)iov->iov_base + left;
             iov->iov_len -= left;
+        }
+    }
+    return ORR_OK;
+}
+
+int orri_pseg_staged(const struct orri_pseg_writer *w)
+{
+    return w->fd >= 0 && w->in_direct;
+}
+
+int orri_pseg_put(struct orri_pseg_writer *w, struct orri_pseg_hash *h,
+                  const void *data, size_t len, struct orr_error *e)
+{
+    if (!orri_pseg_staged(w))
+        return orr_fail(e, ORR_EIO, "prediction segment: no staged batch");
+    const unsigned char *p = data;
+    while (len) {
+        size_t k = STAGE - w->staged < len ? STAGE - w->staged : len;
+        orri_pseg_hash_copy(h, w->stage + w->staged, p, k);
+        w->staged += k;
+        w->off += (int64_t)k;
+        p += k;
+        len -= k;
+        if (w->staged == STAGE) {
+            int rc = stage_out(w, STAGE, e);
+            if (rc)
+                return rc;
         }
     }
     return ORR_OK;

@@ -65,6 +65,10 @@ struct orri_pseg_hash {
 void     orri_pseg_hash_init(struct orri_pseg_hash *h);
 void     orri_pseg_hash_update(struct orri_pseg_hash *h, const void *data,
                                size_t len);
+/* Update with `len` bytes at `src` and copy them to `dst` in the same
+ * pass (the bytes cross memory once, not twice). */
+void     orri_pseg_hash_copy(struct orri_pseg_hash *h, void *dst,
+                             const void *src, size_t len);
 uint64_t orri_pseg_hash_final(const struct orri_pseg_hash *h);
 uint64_t orri_pseg_check(const void *data, size_t len);
 
@@ -88,6 +92,12 @@ int  orri_pseg_reserve(struct orri_pseg_writer *w, size_t len,
  * error the file is abandoned: the next reserve starts a new one. */
 int  orri_pseg_writev(struct orri_pseg_writer *w, struct iovec *iov, int n,
                       struct orr_error *e);
+/* 1 when the reserved batch goes with O_DIRECT (staged): then
+ * orri_pseg_put appends its pieces, hashing them on the way into the
+ * stage, instead of orri_pseg_writev. */
+int  orri_pseg_staged(const struct orri_pseg_writer *w);
+int  orri_pseg_put(struct orri_pseg_writer *w, struct orri_pseg_hash *h,
+                   const void *data, size_t len, struct orr_error *e);
 /* End the batch: its last bytes written (a batch of 256 KiB or more goes
  * with O_DIRECT, staged, its start aligned to 4 KiB and its last block
  * padded with zeros, past the page cache; smaller ones through it). */
