@@ -7,17 +7,24 @@
  *                                         PATH libcsv: no fast path)
  *   bench_train fit FILE C THREADS        load, then time the linear fit
  *   bench_train predict FILE              rows/s for 1, 64, 10000 rows
+ *   bench_train floor FILE ROWS COLS      what any loader pays before it
+ *                                         parses a byte: read the file and
+ *                                         fault in ROWS x COLS doubles, on
+ *                                         two threads, half each
  *
  * Prints "key value" lines.  The fit and predict modes run the real
  * trainer-linear plugin through the registry (ORRERY_PLUGIN_PATH), with a
  * core opened in the current directory.
  */
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/cfg.h"
 #include "core.h"
@@ -93,12 +100,70 @@ static struct orr_dataset *load(const char *path, double *secs)
     return ds;
 }
 
+struct half {
+    const char *path;
+    off_t       from, to;
+    size_t      bytes;          /* of the table's memory to fault in      */
+    int         failed;
+};
+
+static void *floor_half(void *arg)
+{
+    struct half *h = arg;
+    int fd = open(h->path, O_RDONLY);
+    char *buf = malloc((size_t)1 << 20);
+    h->failed = fd < 0 || !buf;
+    for (off_t at = h->from; !h->failed && at < h->to;) {
+        size_t want = (size_t)(h->to - at) < ((size_t)1 << 20)
+                    ? (size_t)(h->to - at) : (size_t)1 << 20;
+        ssize_t k = pread(fd, buf, want, at);
+        h->failed = k <= 0;
+        at += k > 0 ? k : 0;
+    }
+    char *t = malloc(h->bytes);
+    h->failed |= !t;
+    /* One write a page: what storing the parsed values costs at least. */
+    for (size_t i = 0; t && i < h->bytes; i += 4096)
+        t[i] = 1;
+    free(t);
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static int floor_time(const char *path, size_t rows, size_t cols)
+{
+    int fd = open(path, O_RDONLY);
+    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (size < 0) {
+        fprintf(stderr, "floor: cannot read %s\n", path);
+        return 1;
+    }
+    size_t table = rows * cols * sizeof(double);
+    struct half h[2] = {{path, 0, size / 2, table / 2, 0},
+                        {path, size / 2, size, table - table / 2, 0}};
+    pthread_t th;
+    double t0 = now();
+    if (pthread_create(&th, NULL, floor_half, &h[1]))
+        return 1;
+    floor_half(&h[0]);
+    pthread_join(th, NULL);
+    printf("floor_s %.3f\n", now() - t0);
+    return h[0].failed || h[1].failed;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 6 && !strcmp(argv[1], "gen"))
         return gen(argv[2], strtol(argv[3], NULL, 10),
                    strtol(argv[4], NULL, 10),
                    (uint64_t)strtoull(argv[5], NULL, 10));
+    if (argc >= 5 && !strcmp(argv[1], "floor"))
+        return floor_time(argv[2], strtoul(argv[3], NULL, 10),
+                          strtoul(argv[4], NULL, 10));
     if (argc < 3) {
         fprintf(stderr, "usage: see the header of bench_train.c\n");
         return 2;

@@ -50,6 +50,13 @@ load_s=$(cut -d' ' -f1 two.txt | best)
 echo "wc -l                      $wc_s s (best of 3)"
 echo "orrery load, two parts     $load_s s (best of 3: $(cut -d' ' -f1 two.txt | tr '\n' ' '))  max RSS $(cut -d' ' -f2 two.txt | sort -n | tail -1) MiB"
 echo "ratio load / wc -l         $(echo "scale=2; $load_s / $wc_s" | bc)"
+# What any loader pays before parsing: reading the file and faulting in
+# the table's pages (rows x 51 doubles), on two threads.
+for i in 1 2 3; do
+  "$drv" floor big.csv "$csv_rows" 51 | sed -n 's/^floor_s //p'
+done > floor.txt
+floor_s=$(best < floor.txt)
+echo "floor: read + fault table  $floor_s s (best of 3) = $(echo "scale=2; $floor_s / $wc_s" | bc) x wc -l"
 m=$(rss "$drv" load big.csv 1)
 echo "orrery load, one parser    $(sed -n 's/^load_s //p' "$work/stdout") s  max RSS $m"
 m=$(rss "$drv" load big.csv 2 libcsv)
