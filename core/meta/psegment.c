@@ -204,9 +204,13 @@ int orri_pseg_name_ok(const char *name)
  * recycled), direct it costs the copy into the staging buffer (~0.2).
  * Such a batch starts at an offset aligned to DIRECT_ALIGN and its last
  * block is padded with zeros (bytes no chunk refers to); smaller batches
- * go through the page cache as they are.  A file system that refuses
- * O_DIRECT gets buffered writes only. */
-#define DIRECT_MIN   ((size_t)256 << 10)
+ * go through the page cache as they are.  16 KiB: the writer's batches
+ * are small (plog.c's BATCH_MAX, 128 records: 32 KB of 1-row
+ * predictions) and went through the page cache at 256 KiB, the padding
+ * wastes at most 4 KiB in 16, and the tiny batches of a quiet server
+ * waste nothing.  A file system that refuses O_DIRECT gets buffered
+ * writes only. */
+#define DIRECT_MIN   ((size_t)16 << 10)
 #define DIRECT_ALIGN 4096
 #define STAGE        ((size_t)1 << 20)
 

@@ -328,6 +328,8 @@ static void test_direct(void)
     struct orr_meta *m = NULL;
     struct orr_error e = {0};
     struct orri_pred_scratch *sc = NULL;
+    /* The layout below is for a threshold of 256 KiB. */
+    orri_pseg_test_direct_min = 256 << 10;
     CHECK_INT(orr_meta_open(&m, db_path, &e), ORR_OK);
     CHECK_INT(write_batch_n(m, &sc, "dio", 0, NP), ORR_OK);
     CHECK_INT(write_batch_n(m, &sc, "dio", 1, 2), ORR_OK);
@@ -369,6 +371,7 @@ static void test_direct(void)
     orri_mon_rows_free(&w);
     q_exec(db, "DELETE FROM prediction_chunks WHERE model = 'dio'");
     sqlite3_close(db);
+    orri_pseg_test_direct_min = 0;
 }
 
 static void test_damage(void)
