@@ -3,6 +3,7 @@
 # missing.  Sourced by demo.sh and test.sh; usable alone:
 #   scripts/deps.sh build      # to build and run
 #   scripts/deps.sh test       # to build and run the whole test suite
+#   scripts/deps.sh bench      # and the peers the benchmarks compare with
 set -euo pipefail
 
 ORR_BUILD_PACKAGES=(
@@ -19,6 +20,10 @@ ORR_BUILD_PACKAGES=(
 # python3-scipy: reference values of the drift tests (tests/drift).
 ORR_TEST_PACKAGES=(python3 time python3-sklearn wrk python3-xgboost chromium
                    prometheus python3-scipy)
+# The benchmarks' peers (tests/bench/): pandas.read_csv, the Python model
+# servers of the serving issue, Snakemake.
+ORR_BENCH_PACKAGES=(python3-pandas python3-fastapi uvicorn gunicorn
+                    python3-flask snakemake)
 
 orr_missing_packages() {
   local p missing=()
@@ -57,6 +62,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-build}" in
     build) orr_install_packages "${ORR_BUILD_PACKAGES[@]}" ;;
     test)  orr_install_packages "${ORR_BUILD_PACKAGES[@]}" "${ORR_TEST_PACKAGES[@]}" ;;
-    *) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;;
+    bench) orr_install_packages "${ORR_BUILD_PACKAGES[@]}" "${ORR_TEST_PACKAGES[@]}" \
+             "${ORR_BENCH_PACKAGES[@]}" ;;
+    *) echo "usage: scripts/deps.sh [build|test|bench]" >&2; exit 2 ;;
   esac
 fi
