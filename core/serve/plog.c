@@ -111,6 +111,7 @@ struct orri_plog {
     size_t           n_free;
     struct entry   **ring;
     size_t           cap, head, n;
+    size_t           filling;   /* slots reserved by pushes copying now   */
     int              stopping;
     int              flushing;  /* flushers waiting: write without linger */
     int              writing;   /* records popped, not yet committed      */
@@ -514,28 +515,40 @@ static int push(struct orri_plog *l, const struct orr_prediction *p,
                 struct orr_error *e)
 {
     size_t need = entry_bytes(p);
-    struct entry *en = NULL, *spare = NULL;
+    struct entry *en = NULL;
+    /* A slot reserved and a spare record taken under the lock; the copy
+     * (15 KB for a 64-row request) made outside it, so serving threads
+     * never wait for each other's copies; the record queued under the
+     * lock again.  Reserved slots count as taken: the ring never
+     * overflows. */
     pthread_mutex_lock(&l->lock);
-    int full = l->n == l->cap;
-    if (!full && need && l->free && l->free->bytes >= need) {
-        en = l->free;
-        l->free = en->next;
-        l->n_free--;
-    } else if (!full && need) {
-        /* Allocate outside the lock (a first record, or a larger one). */
-        pthread_mutex_unlock(&l->lock);
-        en = malloc(need < 512 ? 512 : need);
-        pthread_mutex_lock(&l->lock);
-        if (en)
-            en->bytes = need < 512 ? 512 : need;
-        full = l->n == l->cap;
-        spare = full ? en : NULL;
-    }
-    if (full || !en) {
+    int full = l->n + l->filling >= l->cap;
+    if (full) {
         l->st.dropped++;
     } else {
-        /* A short copy under the lock: one lock a record. */
+        l->filling++;
+        if (need && l->free && l->free->bytes >= need) {
+            en = l->free;
+            l->free = en->next;
+            l->n_free--;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    if (full)
+        return orr_fail(e, ORR_EBUSY,
+                        "prediction log queue full: record dropped");
+    if (!en && need) {
+        en = malloc(need < 512 ? 512 : need);
+        if (en)
+            en->bytes = need < 512 ? 512 : need;
+    }
+    if (en)
         entry_fill(en, p);
+    pthread_mutex_lock(&l->lock);
+    l->filling--;
+    if (!en) {
+        l->st.dropped++;
+    } else {
         l->ring[(l->head + l->n) % l->cap] = en;
         l->n++;
         l->st.queued++;
@@ -544,12 +557,10 @@ static int push(struct orri_plog *l, const struct orr_prediction *p,
             pthread_cond_signal(&l->more);
     }
     pthread_mutex_unlock(&l->lock);
-    free(spare);
-    if (!full && en)
+    if (en)
         return ORR_OK;
-    return orr_fail(e, full ? ORR_EBUSY : ORR_ENOMEM,
-                    full ? "prediction log queue full: record dropped"
-                         : "prediction log: out of memory, record dropped");
+    return orr_fail(e, ORR_ENOMEM,
+                    "prediction log: out of memory, record dropped");
 }
 
 int orri_serve_log_prediction(const struct orr_prediction *p,
