@@ -375,21 +375,9 @@ int orri_pseg_writev(struct orri_pseg_writer *w, struct iovec *iov, int n,
     if (w->fd < 0)
         return orr_fail(e, ORR_EIO, "prediction segment: no file open");
     for (int i = 0; w->in_direct && i < n; i++) {
-        const unsigned char *p = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left) {
-            size_t k = STAGE - w->staged < left ? STAGE - w->staged : left;
-            memcpy(w->stage + w->staged, p, k);
-            w->staged += k;
-            w->off += (int64_t)k;
-            p += k;
-            left -= k;
-            if (w->staged == STAGE) {
-                int rc = stage_out(w, STAGE, e);
-                if (rc)
-                    return rc;
-            }
-        }
+        int rc = orri_pseg_put(w, NULL, iov[i].iov_base, iov[i].iov_len, e);
+        if (rc)
+            return rc;
     }
     while (!w->in_direct && n > 0) {
         ssize_t k = pwritev(w->fd, iov, n, (off_t)w->off);
@@ -426,7 +414,10 @@ int orri_pseg_put(struct orri_pseg_writer *w, struct orri_pseg_hash *h,
     const unsigned char *p = data;
     while (len) {
         size_t k = STAGE - w->staged < len ? STAGE - w->staged : len;
-        orri_pseg_hash_copy(h, w->stage + w->staged, p, k);
+        if (h)
+            orri_pseg_hash_copy(h, w->stage + w->staged, p, k);
+        else
+            memcpy(w->stage + w->staged, p, k);
         w->staged += k;
         w->off += (int64_t)k;
         p += k;

@@ -43,7 +43,7 @@
 #define ORRI_PSEG_NAME_MAX 64
 
 /* Tests only: when > 0, the roll-over size instead of ORRI_PSEG_LIMIT;
- * the batch size from which writes go O_DIRECT when > 0 (256 KiB
+ * the batch size from which writes go O_DIRECT when > 0 (16 KiB
  * otherwise), never when < 0. */
 extern int64_t orri_pseg_test_limit;
 extern int64_t orri_pseg_test_direct_min;
@@ -93,12 +93,12 @@ int  orri_pseg_reserve(struct orri_pseg_writer *w, size_t len,
 int  orri_pseg_writev(struct orri_pseg_writer *w, struct iovec *iov, int n,
                       struct orr_error *e);
 /* 1 when the reserved batch goes with O_DIRECT (staged): then
- * orri_pseg_put appends its pieces, hashing them on the way into the
- * stage, instead of orri_pseg_writev. */
+ * orri_pseg_put appends its pieces, hashing them into `h` (NULL: none)
+ * on the way into the stage, instead of orri_pseg_writev. */
 int  orri_pseg_staged(const struct orri_pseg_writer *w);
 int  orri_pseg_put(struct orri_pseg_writer *w, struct orri_pseg_hash *h,
                    const void *data, size_t len, struct orr_error *e);
-/* End the batch: its last bytes written (a batch of 256 KiB or more goes
+/* End the batch: its last bytes written (a batch of 16 KiB or more goes
  * with O_DIRECT, staged, its start aligned to 4 KiB and its last block
  * padded with zeros, past the page cache; smaller ones through it). */
 int  orri_pseg_end(struct orri_pseg_writer *w, struct orr_error *e);
