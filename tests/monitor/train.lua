@@ -2,6 +2,7 @@
 -- tests watch: logistic regression on the breast cancer data, its test
 -- accuracy and ROC-AUC as the run's metrics (the registration metrics),
 -- registered as `mon` (the site's monitor profiles it at registration).
+-- tests/report uses it too.
 local orrery = require "orrery"
 
 local wf = orrery.workflow { name = "montrain",

@@ -451,7 +451,8 @@ def case_e2e():
     """Train and register, log predictions, `orrery monitor run` twice
     (the second window shifted), then the report of what it stored."""
     here = os.path.dirname(os.path.abspath(__file__))
-    r = orrery("run", os.path.join(here, "train.lua"), "--param",
+    r = orrery("run", os.path.join(here, "..", "monitor", "train.lua"),
+               "--param",
                "data=" + os.environ["ORR_REPORT_DATA"])
     check(r.returncode == 0, "training ran: %s" % r.stderr[-400:])
     if r.returncode:

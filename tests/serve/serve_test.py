@@ -135,6 +135,21 @@ def train(*params):
 
 # ---------------------------------------------------------------- cases
 
+def kept_alive(s):
+    """A connection to server s that has had one answer and stays open:
+    surely accepted (and counted) by the server."""
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+    c.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b'{"live": true}' not in got:
+        more = c.recv(4096)
+        if not more:
+            break
+        got += more
+    check(b'{"live": true}' in got, "kept-alive connection")
+    return c
+
+
 def case_v2():
     s = Server("models:/cancer@champion")
     try:
@@ -1074,17 +1089,7 @@ def case_slow_clients():
     socks = []
     try:
         for _ in range(4):
-            # Kept alive after one answer: surely accepted by the server.
-            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
-            c.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
-            got = b""
-            while b'{"live": true}' not in got:
-                more = c.recv(4096)
-                if not more:
-                    break
-                got += more
-            check(b'{"live": true}' in got, "kept-alive connection")
-            socks.append(c)
+            socks.append(kept_alive(s))
         try:
             st, _, _ = s.json("GET", "/v2/health/live")
         except (OSError, http.client.HTTPException):
@@ -1314,16 +1319,7 @@ def case_workers():
     socks = []
     try:
         for _ in range(8):
-            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
-            c.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
-            got = b""
-            while b'{"live": true}' not in got:
-                more = c.recv(4096)
-                if not more:
-                    break
-                got += more
-            check(b'{"live": true}' in got, "kept-alive connection")
-            socks.append(c)
+            socks.append(kept_alive(s))
         st, _, data = s.request("GET", "/metrics")
         check(st == 200, "metrics: 200")
         m = parse_metrics(data.decode())

@@ -103,8 +103,10 @@ rm -f sw/*.out
 # --- a job submitted before its input ended looks itself up in the cache:
 # the second run re-runs "fresh" (cache = false) but not "use" ----------
 mkdir -p ec
-"$orr" run "$wf/early_cache.lua" --param dir="$work/ec" --json >ec1.json 2>err &&
-  "$orr" run "$wf/early_cache.lua" --param dir="$work/ec" --json >ec2.json 2>err &&
+# (the workflow of tests/orch: the same steps, on Slurm here)
+ecwf=$wf/../../orch/wf/early_cache.lua
+"$orr" run "$ecwf" --param dir="$work/ec" --json >ec1.json 2>err &&
+  "$orr" run "$ecwf" --param dir="$work/ec" --json >ec2.json 2>err &&
   [ "$(cat ec/fresh.out)" = xx ] && [ "$(cat ec/use.out)" = y ] &&
   python3 -c "
 import json; d = json.load(open('ec2.json')); s = {x['name']: x for x in d['steps']}

@@ -1,7 +1,8 @@
 -- "fresh" always runs (cache = false) and returns the same value; "use"
--- is queued behind it in the same pool worker before fresh's output
--- exists, so the worker looks "use" up in the step cache itself: on the
--- second run it is a hit (not run; its metric re-logged).
+-- is started before fresh's output exists (queued behind it in the same
+-- pool worker locally; submitted at once with afterok on Slurm), so the
+-- step looks itself up in the step cache: on the second run it is a hit
+-- (not run; its metric re-logged).  Shared by tests/orch and tests/slurm.
 local orrery = require "orrery"
 local wf = orrery.workflow { name = "early-cache", params = { dir = "" } }
 local a = wf:step("fresh", function(ctx)
