@@ -24,11 +24,6 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.headers["Inference-Header-Content-Length"] = tostring(#header)
 wrk.body = header .. ffi.string(vals, n * 8)
 
-local bad = 0
-function response(status, headers, body)
-  if status ~= 200 then bad = bad + 1 end
-end
-
 function done(summary, latency, requests)
   io.write(string.format("binary rows=%d rps=%.0f p50=%.3fms p99=%.3fms non200=%d errors=%d\n",
     rows, summary.requests / (summary.duration / 1e6),
