@@ -107,6 +107,10 @@ for round in $(seq 1 "$rounds"); do
     if [ "${c#orrery}" != "$c" ]; then
       bin=$(v2 64 16 binary)
       echo "round $round $c 64bin   $bin" | tee -a results.txt
+      # A log that cannot keep up drops records (counted, never waited
+      # for): its cost is only what it is with nothing dropped.
+      curl -s "$url/metrics" | awk '/^orrery_predictions_(logged|dropped)_total/ {
+        printf "   %s %s", $1, $2 } END { print "" }'
     fi
     down
   done

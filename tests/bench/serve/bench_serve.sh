@@ -6,7 +6,7 @@
 #      the access log on;
 #   2. the HTTP floor: bench_const_reply (same libmicrohttpd setup, a
 #      constant answer), 1-row and 64-row bodies;
-#   3. p99 at half the measured 1-row maximum (wrk paced with delay());
+#   3. (p99 at half the saturating load: tests/bench/serve/bench_p99.sh)
 #   4. p99 while the alias moves back and forth under load (zero failures);
 #   5. the issue's XGBoost model (100 trees, depth 6) with 1-row requests
 #      from 64 connections, with and without --batch.
@@ -51,23 +51,9 @@ v2() { ROWS=$1 wrk -t2 -c"${CONNS:-16}" -d"$dur" -s "$here/v2.lua" "$url" | tail
 "$build/orrery" run "$root/examples/quickstart/pipeline.lua" --param C=0.1 >/dev/null
 echo "== 1. orrery serve, linear champion, $workers workers, 16 connections, wrk 2 threads"
 start serve "$build/orrery" serve models:/cancer@champion --port 0 --workers "$workers"
-one=$(v2 1); echo "$one"
+v2 1
 v2 64
 ROWS=64 wrk -t2 -c16 -d"$dur" -s "$here/v2bin.lua" "$url" | tail -1
-
-echo "== 3. p99 at half the 1-row maximum (paced: 4 ms between requests per connection)"
-max=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$one")
-conns=$(( (max / 2) * 4 / 1000 ))
-[ "$conns" -ge 2 ] || conns=2
-GAP_MS=4 ROWS=1 wrk -t2 -c"$conns" -d"$dur" -s "$here/v2.lua" "$url" | tail -1
-echo "   (target about $((max / 2)) rps: $conns connections)"
-# Fewer connections, each paced at 1 ms: the same aim, fewer requests
-# sent in step (the rate reached is printed; about a third of the max
-# here, wrk's pacing adds each answer's latency to the gap).
-conns=$(( max / 2 / 1000 ))
-[ "$conns" -ge 2 ] || conns=2
-GAP_MS=1 ROWS=1 wrk -t2 -c"$conns" -d"$dur" -s "$here/v2.lua" "$url" | tail -1
-echo "   ($conns connections, 1 ms between requests on each)"
 
 echo "== 4. p99 during alias moves under load (1 row, 16 connections)"
 (
