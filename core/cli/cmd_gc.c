@@ -37,40 +37,6 @@ static void help(void)
         "Exit status: 0 success, 1 failed, 2 bad usage.\n");
 }
 
-/* "90s", "30m", "1h", "2d", "0", or plain seconds; -1 if malformed. */
-static int64_t parse_duration(const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    char *end = NULL;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || n < 0 || n > 100LL * 365 * 86400)
-        return -1;
-    int64_t unit = 1000;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        unit = 60 * 1000, end++;
-    else if (*end == 'h')
-        unit = 3600 * 1000, end++;
-    else if (*end == 'd')
-        unit = 86400 * 1000, end++;
-    return *end ? -1 : (int64_t)n * unit;
-}
-
-static const char *human(char *buf, size_t cap, uint64_t n)
-{
-    if (n < 1024)
-        snprintf(buf, cap, "%llu B", (unsigned long long)n);
-    else if (n < 1024 * 1024)
-        snprintf(buf, cap, "%.1f KiB", (double)n / 1024.0);
-    else if (n < 1024ull * 1024 * 1024)
-        snprintf(buf, cap, "%.1f MiB", (double)n / (1024.0 * 1024.0));
-    else
-        snprintf(buf, cap, "%.2f GiB", (double)n / (1024.0 * 1024 * 1024));
-    return buf;
-}
-
 struct gc_ctx {
     json_t *arr;
     int     verbose;
@@ -106,7 +72,7 @@ int orr_cmd_gc(int argc, char **argv, const struct orr_cli_globals *g)
         } else if (!strcmp(a, "--grace") || !strncmp(a, "--grace=", 8)) {
             const char *v = a[7] == '=' ? a + 8
                             : i + 1 < argc ? argv[++i] : NULL;
-            if ((opt.grace_ms = parse_duration(v)) < 0)
+            if ((opt.grace_ms = orr_cli_duration_ms(v)) < 0)
                 return orr_cli_usage_error(CMD, "--grace takes a duration "
                                            "such as 90s, 30m, 1h, 2d or 0");
         } else {
@@ -149,9 +115,9 @@ int orr_cmd_gc(int argc, char **argv, const struct orr_cli_globals *g)
         printf("%s %zu blob%s, %s %s; kept %zu referenced and %zu within "
                "the grace period (%s); %zu blobs scanned\n",
                opt.dry_run ? "would delete" : "deleted", r.deleted,
-               r.deleted == 1 ? "" : "s", human(a, sizeof a, r.bytes_deleted),
+               r.deleted == 1 ? "" : "s", orr_cli_bytes(a, sizeof a, r.bytes_deleted),
                opt.dry_run ? "to free" : "freed", r.referenced, r.young,
-               human(b, sizeof b, r.bytes_kept), r.scanned);
+               orr_cli_bytes(b, sizeof b, r.bytes_kept), r.scanned);
     }
     orr_core_close(core);
     return code;

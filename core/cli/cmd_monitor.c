@@ -1,7 +1,7 @@
 /*
  * cli/cmd_monitor.c - `orrery monitor SUB`: run, labels, profile and
- * alerts here; report and serve in cmd_monitor_report.c and
- * cmd_monitor_serve.c.
+ * alerts here; report, serve and prune in cmd_monitor_report.c,
+ * cmd_monitor_serve.c and cmd_monitor_prune.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,6 +32,8 @@ static void help(void)
            "                      list alerts, deliver pending ones\n"
            "  report MODEL ...    terminal table and HTML report\n"
            "  serve ...           Prometheus endpoint for the figures\n"
+           "  prune --older-than D [--model M] [--dry-run]\n"
+           "                      retention: delete old logged predictions\n"
            "\n"
            "`orrery monitor SUBCOMMAND --help` for each.  See "
            "docs/monitoring.md.\n");
@@ -395,6 +397,8 @@ int orr_cmd_monitor(int argc, char **argv, const struct orr_cli_globals *g)
         return orri_cmd_monitor_report(argc - 1, argv + 1, g);
     if (!strcmp(argv[1], "serve"))
         return orri_cmd_monitor_serve(argc - 1, argv + 1, g);
+    if (!strcmp(argv[1], "prune"))
+        return orri_cmd_monitor_prune(argc - 1, argv + 1, g);
     return orr_cli_usage_error("monitor", "unknown subcommand '%s'",
                                argv[1]);
 }

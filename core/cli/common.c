@@ -1,8 +1,12 @@
 /*
- * cli/common.c - error printing and JSON output shared by the commands.
+ * cli/common.c - what the commands share: error printing, JSON output,
+ * durations and byte counts.
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -28,6 +32,39 @@ int orr_cli_usage_error(const char *cmd, const char *fmt, ...)
 int orr_cli_is_help(const char *arg)
 {
     return arg && (!strcmp(arg, "-h") || !strcmp(arg, "--help"));
+}
+
+int64_t orr_cli_duration_ms(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || n < 0 || n > 100LL * 365 * 86400)
+        return -1;
+    int64_t unit = 1000;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        unit = 60 * 1000, end++;
+    else if (*end == 'h')
+        unit = 3600 * 1000, end++;
+    else if (*end == 'd')
+        unit = 86400 * 1000, end++;
+    return *end ? -1 : (int64_t)n * unit;
+}
+
+const char *orr_cli_bytes(char *buf, size_t cap, uint64_t n)
+{
+    if (n < 1024)
+        snprintf(buf, cap, "%llu B", (unsigned long long)n);
+    else if (n < 1024 * 1024)
+        snprintf(buf, cap, "%.1f KiB", (double)n / 1024.0);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(buf, cap, "%.1f MiB", (double)n / (1024.0 * 1024.0));
+    else
+        snprintf(buf, cap, "%.2f GiB", (double)n / (1024.0 * 1024 * 1024));
+    return buf;
 }
 
 int orr_cli_print_json(struct json_t *doc)

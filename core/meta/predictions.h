@@ -117,6 +117,29 @@ int orri_labels_put_recent(struct orr_meta *m,
                            int64_t newest, int64_t *matched,
                            struct orr_error *e);
 
+/* What orri_predictions_prune removed (or would, in a dry run). */
+struct orri_prune_report {
+    int64_t chunks;             /* prediction_chunks rows                 */
+    int64_t predictions;        /* the predictions they held              */
+    int64_t legacy_rows;        /* rows of the predictions table          */
+    int64_t labels;
+    int64_t files;              /* segment files removed ...              */
+    int64_t file_bytes;         /* ... and their bytes                    */
+    int64_t files_kept;         /* unreferenced, but recent or in use     */
+};
+
+/* Retention (meta/pprune.c): delete the logged predictions older than
+ * `before_ms` (Unix ms) - chunks whose newest prediction is older, rows
+ * of the legacy table - and the labels received before it, of `model`
+ * only when not NULL, in one transaction; then remove the segment files
+ * of `predictions/` that no remaining chunk refers to, unless written to
+ * within `grace_ms` or held by a live writer.  dry_run: count, change
+ * nothing.  Monitor windows, alerts and profiles are kept. */
+int orri_predictions_prune(struct orr_meta *m, int64_t before_ms,
+                           const char *model, int64_t grace_ms, int dry_run,
+                           struct orri_prune_report *out,
+                           struct orr_error *e);
+
 /* Decode a stored inputs/outputs cell: a BLOB of `cols` columns (bytes
  * must be a multiple of 8 * cols), or legacy JSON text (an array of rows,
  * null for NaN) when `cols` <= 0.  *out is malloc'ed (rows x *cols). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -194,6 +195,42 @@ int orri_pseg_name_ok(const char *name)
     return 1;
 }
 
+int orri_pseg_remove(const char *dir, const char *name, int64_t now_ms,
+                     int64_t grace_ms, int dry_run, int64_t *bytes)
+{
+    *bytes = 0;
+    if (!orri_pseg_name_ok(name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    char path[4096 + ORRI_PSEG_NAME_MAX + 2];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)                 /* gone, or a symbolic link: not ours */
+        return errno == ENOENT || errno == ELOOP ? 2 : -1;
+    struct stat st;
+    int r = 0;
+    if (fstat(fd, &st)) {
+        r = -1;
+    } else if (!S_ISREG(st.st_mode)) {
+        r = 2;
+    } else if ((int64_t)st.st_mtim.tv_sec * 1000 +
+                       st.st_mtim.tv_nsec / 1000000 <= now_ms - grace_ms &&
+               !flock(fd, LOCK_EX | LOCK_NB)) {
+        /* Old, and no writer holds it: unlinked under the lock. */
+        *bytes = (int64_t)st.st_size;
+        r = dry_run || !unlink(path) ? 1 : -1;
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return r;
+}
+
 /* ---- writer ------------------------------------------------------------- */
 
 /* Batches of DIRECT_MIN bytes or more are written with O_DIRECT (on a
@@ -287,6 +324,10 @@ static int open_new(struct orri_pseg_writer *w, struct orr_error *e)
         w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w->fd >= 0) {
             w->off = 0;
+            /* Held while the file is open: a prune leaves it alone
+             * (orri_pseg_remove).  Best effort: without flock the grace
+             * period still protects a file being written. */
+            (void)flock(w->fd, LOCK_SH | LOCK_NB);
 #ifdef O_DIRECT
             if (w->direct) {
                 w->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);

@@ -78,6 +78,15 @@ int orri_pseg_name_ok(const char *name);
 
 struct orri_pseg_writer;
 
+/* Remove segment file `name` of `dir` unless it was modified within
+ * `grace_ms` before `now_ms` (Unix ms) or a writer holds it (a writer
+ * keeps a shared flock on the file it has open; this takes an exclusive
+ * one, without waiting, before unlinking).  1 removed (or would be,
+ * dry_run) with *bytes its size, 0 kept, 2 not a regular file (a
+ * symbolic link, say) or already gone: left alone, -1 failed (errno). */
+int orri_pseg_remove(const char *dir, const char *name, int64_t now_ms,
+                     int64_t grace_ms, int dry_run, int64_t *bytes);
+
 /* A writer appending to files of directory `dir` (copied). */
 int  orri_pseg_writer_new(const char *dir, struct orri_pseg_writer **out,
                           struct orr_error *e);

@@ -906,6 +906,42 @@ static void test_categorical(void)
     orr_model_manifest_clear(&mf);
 }
 
+/* `orrery monitor prune`: usage errors, a dry run that changes nothing,
+ * then every logged prediction (all older than now) and the segment
+ * files no chunk names any more go. */
+static void test_prune(void)
+{
+    const char *bin = getenv("ORRERY_BIN");
+    CHECK_INT(sh("'%s' monitor prune --help | grep -q older-than", bin), 0);
+    CHECK_INT(sh("'%s' monitor prune 2> err.txt", bin), 2);
+    CHECK_INT(sh("grep -q 'older-than DURATION is required' err.txt"), 0);
+    CHECK_INT(sh("'%s' monitor prune --older-than 7x 2> /dev/null", bin), 2);
+    int64_t chunks = q_int("SELECT count(*) FROM prediction_chunks");
+    int64_t preds = q_int("SELECT coalesce(sum(n), 0) FROM prediction_chunks")
+                  + q_int("SELECT count(*) FROM predictions");
+    CHECK(chunks > 0);
+    /* The log is dated from 2023 (T0): nothing is older than 10000 days. */
+    CHECK_INT(sh("'%s' monitor prune --older-than 10000d --grace 0 > p.txt",
+                 bin), 0);
+    CHECK_INT(sh("grep -q '^deleted 0 predictions (0 chunks)' p.txt"), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM prediction_chunks"), chunks);
+    CHECK_INT(sh("'%s' monitor prune --older-than 0 --grace 0 --dry-run"
+                 " --json > p.json", bin), 0);
+    CHECK_INT(sh("grep -q '\"predictions\": %lld,' p.json", (long long)preds),
+              0);
+    CHECK_INT(sh("grep -q '\"dry_run\": true' p.json"), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM prediction_chunks"), chunks);
+    CHECK_INT(sh("'%s' monitor prune --older-than 0 --grace 0 > p.txt", bin),
+              0);
+    CHECK_INT(sh("grep -q '^deleted %lld predictions (%lld chunks)' p.txt",
+                 (long long)preds, (long long)chunks), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM prediction_chunks"), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM predictions"), 0);
+    /* Left: only the files still held open (kept, and said so). */
+    CHECK_INT(sh("n=$(ls .orrery/predictions | wc -l); grep -q \"kept $n "
+                 "unreferenced\" p.txt"), 0);
+}
+
 static void test_cleanup(void)
 {
     free(X);
@@ -925,5 +961,5 @@ TEST_MAIN({"setup", test_setup}, {"labels", test_labels},
           {"delivery", test_delivery}, {"profile", test_profile},
           {"bad_input", test_bad_input}, {"cli", test_cli},
           {"categorical", test_categorical},
-          {"drift_backend", test_drift_backend},
+          {"drift_backend", test_drift_backend}, {"prune", test_prune},
           {"cleanup", test_cleanup})

@@ -7,7 +7,8 @@
  * missing segment skips its chunk with one warning (the others still
  * read); names with '/' or ".." are refused; two writers on one store
  * use distinct files; a writer rolls over past the size limit; a store
- * without a file, or a directory that cannot be made, stays inline.
+ * without a file, or a directory that cannot be made, stays inline;
+ * retention deletes old rows and the files nothing names any more.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -696,6 +697,114 @@ static void test_inline_stores(void)
     orr_meta_close(m);
 }
 
+/* Retention (meta/pprune.c): rows before the cutoff go, then the files
+ * no chunk names, except a live writer's and recent ones; a symbolic
+ * link and other files are left alone; a dry run changes nothing. */
+static int prune(struct orr_meta *m, int64_t before, const char *model,
+                 int64_t grace, int dry, struct orri_prune_report *r)
+{
+    struct orr_error e = {0};
+    int rc = orri_predictions_prune(m, before, model, grace, dry, r, &e);
+    if (rc)
+        fprintf(stderr, "prune: %s\n", e.msg);
+    return rc;
+}
+
+static void test_prune(void)
+{
+    char pdir[1100], pdb[1200], psegs[1200], path[1400];
+    snprintf(pdir, sizeof pdir, "%s/prune", dir);
+    CHECK_INT(mkdir(pdir, 0700), 0);
+    snprintf(pdb, sizeof pdb, "%s/orrery.db", pdir);
+    snprintf(psegs, sizeof psegs, "%s/predictions", pdir);
+    struct orr_meta *m = NULL;
+    struct orr_error e = {0};
+    struct orri_pred_scratch *old = NULL, *live = NULL;
+    CHECK_INT(orr_meta_open(&m, pdb, &e), ORR_OK);
+    /* One batch a file; times are batch * 1000 + prediction (ms). */
+    orri_pseg_test_limit = 317440;
+    orri_pseg_test_direct_min = -1;
+    for (int b = 0; b < 4; b++)
+        CHECK_INT(write_batch(m, &old, "pa", b), ORR_OK);
+    for (int b = 4; b < 6; b++)
+        CHECK_INT(write_batch(m, &live, "pb", b), ORR_OK);
+    orri_pred_scratch_free(old);
+    old = NULL;
+    CHECK_INT(count_files(psegs), 6);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(pdb, &db) == SQLITE_OK);
+    q_exec(db, "INSERT INTO labels (request_id, model, label, ts_ms)"
+               " VALUES ('pa-0-1', 'pa', '1', 100),"
+               " ('pb-5-1', 'pb', '0', 9000000000000)");
+    /* Not segments: a note, and a link to a file outside. */
+    snprintf(path, sizeof path, "%s/NOTES", psegs);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    char outside[1200];
+    snprintf(outside, sizeof outside, "%s/outside.plog", pdir);
+    CHECK((f = fopen(outside, "w")) != NULL);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/evil.plog", psegs);
+    CHECK_INT(symlink(outside, path), 0);
+
+    struct orri_prune_report r;
+    CHECK_INT(prune(m, 3500, NULL, 0, 1, &r), ORR_OK);
+    CHECK_INT(r.chunks, 4);
+    CHECK_INT(r.predictions, 4 * NP);
+    CHECK_INT(r.labels, 1);
+    CHECK_INT(r.files, 4);
+    CHECK(r.file_bytes == 4 * 317440);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM prediction_chunks"), 6);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM labels"), 2);
+    CHECK_INT(count_files(psegs), 8);
+    /* Another model's cutoff leaves pa's files: its chunks name them. */
+    CHECK_INT(prune(m, 3500, "pb", 0, 0, &r), ORR_OK);
+    CHECK_INT(r.chunks + r.labels + r.files, 0);
+    CHECK_INT(prune(m, 3500, NULL, 0, 0, &r), ORR_OK);
+    CHECK_INT(r.chunks, 4);
+    CHECK_INT(r.labels, 1);
+    CHECK_INT(r.files, 4);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM prediction_chunks"
+                    " WHERE model = 'pa'"), 0);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM labels"), 1);
+    CHECK_INT(count_files(psegs), 4);   /* pb's 2, NOTES, the link */
+    CHECK(access(outside, F_OK) == 0);
+    struct orri_mon_rows w;
+    char log[4096];
+    CHECK_INT(load_logged(db, "pb", 1000, &w, log, sizeof log), ORR_OK);
+    CHECK(window_matches(&w, 5, 4, -1));
+    CHECK_STR(log, "");
+    orri_mon_rows_free(&w);
+
+    /* The live writer's file: its only chunk is old, but it is held. */
+    CHECK_INT(write_batch(m, &live, "pb", 1), ORR_OK);
+    CHECK_INT(prune(m, 3500, "pb", 0, 0, &r), ORR_OK);
+    CHECK_INT(r.chunks, 1);
+    CHECK_INT(r.files, 0);
+    CHECK_INT(r.files_kept, 1);
+    orri_pred_scratch_free(live);
+    CHECK_INT(prune(m, 3500, "pb", 0, 0, &r), ORR_OK);
+    CHECK_INT(r.chunks, 0);
+    CHECK_INT(r.files, 1);
+    /* A file written to within the grace period stays. */
+    CHECK_INT(write_batch(m, &old, "pc", 2), ORR_OK);
+    orri_pred_scratch_free(old);
+    CHECK_INT(prune(m, 3500, NULL, 3600 * 1000, 0, &r), ORR_OK);
+    CHECK_INT(r.chunks, 1);
+    CHECK_INT(r.files, 0);
+    CHECK_INT(r.files_kept, 1);
+    CHECK_INT(prune(m, 3500, NULL, 0, 0, &r), ORR_OK);
+    CHECK_INT(r.files, 1);
+    CHECK_INT(count_files(psegs), 4);
+    orri_pseg_test_limit = 0;
+    orri_pseg_test_direct_min = 0;
+    sqlite3_close(db);
+    orr_meta_close(m);
+}
+
 static void test_cleanup(void)
 {
     char cmd[4200];
@@ -709,5 +818,5 @@ TEST_MAIN({"setup", test_setup}, {"check_and_names", test_check_and_names},
           {"refused_names", test_refused_names},
           {"two_writers", test_two_writers}, {"rollover", test_rollover},
           {"legacy_inline", test_legacy_inline},
-          {"inline_stores", test_inline_stores},
+          {"inline_stores", test_inline_stores}, {"prune", test_prune},
           {"cleanup", test_cleanup})
