@@ -131,10 +131,12 @@ struct orri_prune_report {
 /* Retention (meta/pprune.c): delete the logged predictions older than
  * `before_ms` (Unix ms) - chunks whose newest prediction is older, rows
  * of the legacy table - and the labels received before it, of `model`
- * only when not NULL, in one transaction; then remove the segment files
+ * only when not NULL, 5000 rows a transaction (tests: the slice is
+ * orri_pprune_test_slice when > 0); then remove the segment files
  * of `predictions/` that no remaining chunk refers to, unless written to
  * within `grace_ms` or held by a live writer.  dry_run: count, change
  * nothing.  Monitor windows, alerts and profiles are kept. */
+extern int64_t orri_pprune_test_slice;
 int orri_predictions_prune(struct orr_meta *m, int64_t before_ms,
                            const char *model, int64_t grace_ms, int dry_run,
                            struct orri_prune_report *out,
