@@ -7,7 +7,9 @@
 # 2 cores, the same V2 JSON requests for all: 1 row from 64 connections,
 # 64 rows from 16; Orrery also with binary tensors (64 rows) and with its
 # prediction log off (site server.log_sample = 0; on, the default, every
-# prediction is logged).  ROUNDS rounds (default 2), the contenders in
+# prediction is logged), and the HTTP floor (bench_const_reply: the same
+# libmicrohttpd setup answering a constant body; Orrery's share of it is
+# printed).  ROUNDS rounds (default 2), the contenders in
 # turn, the order reversed every round; prints each run and the best of
 # each with its ratio to FastAPI + uvicorn with 2 workers.
 #   DURATION=8s ROUNDS=2 bash tests/bench/serve/bench_peers.sh build
@@ -85,6 +87,9 @@ start() {   # start CONTENDER
     flask2)
       up gunicorn --chdir "$here" -b "127.0.0.1:$port" -w 2 \
         --log-level warning peer_app:flask_app ;;
+    floor)
+      # The HTTP floor: the same libmicrohttpd setup answering a constant.
+      up "$build/tests/bench/serve/bench_const_reply" "$port" 2 ;;
   esac
 }
 
@@ -95,7 +100,7 @@ v2() {   # v2 ROWS CONNS [binary]: one wrk run, its summary line
     tail -1
 }
 
-contenders="orrery orrery_nolog fastapi2 fastapi1 flask2"
+contenders="orrery orrery_nolog floor fastapi2 fastapi1 flask2"
 : > results.txt
 for round in $(seq 1 "$rounds"); do
   order=$contenders
@@ -130,6 +135,10 @@ for t in 1row64c 64rows; do
     printf '%-8s %-13s %8s rps  %sx\n' "$t" "$c" "$v" \
       "$(echo "scale=1; $v / $ref" | bc)"
   done
+done
+for c in orrery orrery_nolog; do
+  printf '%-8s %-13s %8s%%  of the floor\n' 1row64c "$c" \
+    "$(echo "scale=1; 100 * $(best "$c" 1row64c) / $(best floor 1row64c)" | bc)"
 done
 for c in orrery orrery_nolog; do
   v=$(best "$c" 64bin)
