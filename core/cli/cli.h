@@ -69,9 +69,6 @@ int orr_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* 1 if `arg` is -h or --help. */
 int orr_cli_is_help(const char *arg);
-/* "90s", "30m", "1h", "2d", "0" or plain seconds, in ms; -1 if
- * malformed or over 100 years. */
-int64_t orr_cli_duration_ms(const char *s);
 /* `n` bytes for people: "512 B", "1.5 KiB", "3.2 MiB", "1.25 GiB". */
 const char *orr_cli_bytes(char *buf, size_t cap, uint64_t n);
 /* Print a jansson value as the command's --json output (takes the

@@ -10,6 +10,7 @@
 #include "cli/cmd_registry.h"
 #include "core.h"
 #include "meta/gc.h"
+#include "util/duration.h"
 
 #define CMD "gc"
 
@@ -72,7 +73,7 @@ int orr_cmd_gc(int argc, char **argv, const struct orr_cli_globals *g)
         } else if (!strcmp(a, "--grace") || !strncmp(a, "--grace=", 8)) {
             const char *v = a[7] == '=' ? a + 8
                             : i + 1 < argc ? argv[++i] : NULL;
-            if ((opt.grace_ms = orr_cli_duration_ms(v)) < 0)
+            if ((opt.grace_ms = orri_duration_ms(v)) < 0)
                 return orr_cli_usage_error(CMD, "--grace takes a duration "
                                            "such as 90s, 30m, 1h, 2d or 0");
         } else {

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "meta/meta_internal.h"
 #include "meta/predictions.h"
+#include "util/duration.h"
 
 #define CMD "monitor prune"
 /* A segment file written to this recently is kept: a server may still
@@ -77,11 +78,11 @@ int orri_cmd_monitor_prune(int argc, char **argv,
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if ((v = opt_value(a, "--older-than", &i, argc, argv))) {
-            if ((older = orr_cli_duration_ms(v)) < 0)
+            if ((older = orri_duration_ms(v)) < 0)
                 return orr_cli_usage_error(CMD, "--older-than takes a "
                                            "duration such as 12h or 7d");
         } else if ((v = opt_value(a, "--grace", &i, argc, argv))) {
-            if ((grace = orr_cli_duration_ms(v)) < 0)
+            if ((grace = orri_duration_ms(v)) < 0)
                 return orr_cli_usage_error(CMD, "--grace takes a duration "
                                            "such as 90s, 30m, 1h or 0");
         } else if ((v = opt_value(a, "--model", &i, argc, argv))) {

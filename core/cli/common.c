@@ -1,6 +1,6 @@
 /*
  * cli/common.c - what the commands share: error printing, JSON output,
- * durations and byte counts.
+ * byte counts.
  */
 #include <jansson.h>
 #include <stdarg.h>
@@ -32,26 +32,6 @@ int orr_cli_usage_error(const char *cmd, const char *fmt, ...)
 int orr_cli_is_help(const char *arg)
 {
     return arg && (!strcmp(arg, "-h") || !strcmp(arg, "--help"));
-}
-
-int64_t orr_cli_duration_ms(const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    char *end = NULL;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || n < 0 || n > 100LL * 365 * 86400)
-        return -1;
-    int64_t unit = 1000;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        unit = 60 * 1000, end++;
-    else if (*end == 'h')
-        unit = 3600 * 1000, end++;
-    else if (*end == 'd')
-        unit = 86400 * 1000, end++;
-    return *end ? -1 : (int64_t)n * unit;
 }
 
 const char *orr_cli_bytes(char *buf, size_t cap, uint64_t n)

@@ -19,8 +19,10 @@
 #include "monitor/export.h"
 #include "serve/plog.h"
 #include "meta/deployments.h"
+#include "meta/predictions.h"
 #include "config/cfg.h"
 #include "config/site.h"
+#include "util/duration.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -45,6 +47,8 @@ struct orr_serve {
     int                  poll_ms;
     pthread_t            thread;
     double               log_sample;    /* server.log_sample, 0..1        */
+    int64_t              retention_ms;  /* server.log_retention; 0: none   */
+    int64_t              next_prune_ms; /* when the watcher prunes next    */
     struct orri_plog    *plog;          /* NULL: no prediction log        */
     char                 url[300];      /* http://HOST:PORT once started   */
     int                  exporting;     /* attached the monitor export   */
@@ -330,6 +334,11 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
     if (queue < 1 || queue > 16777216)
         return orr_fail(e, ORR_ECONFIG, "server.log_queue must be between "
                         "1 and 16777216");
+    const char *keep = orr_cfg_str(cfg, "log_retention", NULL);
+    if (keep && (s->retention_ms = orri_duration_ms(keep)) <= 0)
+        return orr_fail(e, ORR_ECONFIG, "server.log_retention must be a "
+                        "duration such as \"7d\" or \"12h\" (not '%s')",
+                        keep);
     int rc = ORR_OK;
     if (s->log_sample > 0.0) {
         struct orr_meta *meta;
@@ -444,9 +453,45 @@ ORR_API int orr_serve_poll(struct orr_serve *s, int *switched,
     return ORR_OK;
 }
 
+/* Retention (server.log_retention): the predictions logged before
+ * now - retention go, and the segment files nothing names any more
+ * (meta/pprune.c; this server's own open file is held, so kept).  Run by
+ * the watcher at start and then every quarter of the retention period,
+ * at most hourly. */
+#define PRUNE_EVERY_MAX_MS (3600 * 1000)
+#define PRUNE_GRACE_MS     (10 * 60 * 1000)
+
+static void retention_tick(struct orr_serve *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!s->retention_ms || now < s->next_prune_ms)
+        return;
+    int64_t every = s->retention_ms / 4;
+    s->next_prune_ms = now + (every < PRUNE_EVERY_MAX_MS ? every
+                                                         : PRUNE_EVERY_MAX_MS);
+    struct orr_meta *meta;
+    struct orri_prune_report r;
+    struct orr_error e = {0};
+    int rc = orr_core_meta(s->core, &meta, &e);
+    if (!rc)
+        rc = orri_predictions_prune(meta, now - s->retention_ms, NULL,
+                                    PRUNE_GRACE_MS, 0, &r, &e);
+    if (rc)
+        orr_log(ORR_LOG_WARN, WHO, "prediction log retention: %s", e.msg);
+    else if (r.chunks || r.legacy_rows || r.labels || r.files)
+        orr_log(ORR_LOG_INFO, WHO, "prediction log retention: deleted %lld "
+                "predictions and %lld labels, removed %lld segment files "
+                "(%lld bytes)", (long long)(r.predictions + r.legacy_rows),
+                (long long)r.labels, (long long)r.files,
+                (long long)r.file_bytes);
+}
+
 static void *watcher(void *arg)
 {
     struct orr_serve *s = arg;
+    retention_tick(s);
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         struct timespec ts;
@@ -464,6 +509,7 @@ static void *watcher(void *arg)
             break;
         pthread_mutex_unlock(&s->lock);
         orr_serve_poll(s, NULL, NULL);
+        retention_tick(s);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);

@@ -942,6 +942,42 @@ static void test_prune(void)
                  "unreferenced\" p.txt"), 0);
 }
 
+/* server.log_retention: `orrery serve` prunes at start (and then
+ * periodically); a malformed value is refused with the key named. */
+static void test_serve_retention(void)
+{
+    const char *bin = getenv("ORRERY_BIN");
+    log_rows("ret", 0, 40, T0, 0.0, 1);
+    CHECK(q_int("SELECT count(*) FROM prediction_chunks") > 0);
+    CHECK_INT(sh("sed 's/^monitor = /server = { log_retention = \"forever\" }"
+                 "\\nmonitor = /' '%s' > bad.site.lua", site_file), 0);
+    CHECK_INT(sh("ORRERY_SITE=bad.site.lua '%s' serve models:/mon/1 --port 0"
+                 " > /dev/null 2> bad.err", bin), 1);
+    CHECK_INT(sh("grep -q 'server.log_retention must be a duration' bad.err"),
+              0);
+    CHECK_INT(sh("sed 's/^monitor = /server = { log_retention = \"30d\" }"
+                 "\\nmonitor = /' '%s' > ret.site.lua", site_file), 0);
+    CHECK_INT(sh("ORRERY_LOG=info ORRERY_SITE=ret.site.lua '%s' serve"
+                 " models:/mon/1 --port 0"
+                 " > ret.out 2> ret.err & echo $! > ret.pid", bin), 0);
+    /* Waits for an event, not a time: the prune at start ends with its
+     * log line (the bound only stops a broken build). */
+    int seen = 0;
+    for (int i = 0; i < 600 && !seen; i++) {
+        seen = !sh("grep -q 'prediction log retention: deleted 40 "
+                   "predictions' ret.err");
+        if (!seen)
+            sh("sleep 0.05");
+    }
+    CHECK(seen);
+    CHECK_INT(sh("kill $(cat ret.pid)"), 0);
+    CHECK_INT(sh("while kill -0 $(cat ret.pid) 2>/dev/null; do sleep 0.05;"
+                 " done"), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM prediction_chunks"), 0);
+    if (!seen)
+        sh("cat ret.out ret.err");
+}
+
 static void test_cleanup(void)
 {
     free(X);
@@ -962,4 +998,5 @@ TEST_MAIN({"setup", test_setup}, {"labels", test_labels},
           {"bad_input", test_bad_input}, {"cli", test_cli},
           {"categorical", test_categorical},
           {"drift_backend", test_drift_backend}, {"prune", test_prune},
+          {"serve_retention", test_serve_retention},
           {"cleanup", test_cleanup})
