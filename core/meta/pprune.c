@@ -185,7 +185,8 @@ static int referenced(struct orr_meta *m, int64_t before, const char *model,
         return rc == SQLITE_NOMEM
                    ? orr_fail(e, ORR_ENOMEM, "out of memory")
                    : orri_meta_sqlfail(m, rc, e, "listing segment files");
-    qsort(out->v, out->n, sizeof *out->v, cmp_name);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_name);
     return ORR_OK;
 }
 
@@ -222,7 +223,8 @@ int orri_predictions_prune(struct orr_meta *m, int64_t before_ms,
     while (!rc && (de = readdir(d))) {
         const char *name = de->d_name;
         if (!is_segment(name) ||
-            bsearch(&name, keep.v, keep.n, sizeof *keep.v, cmp_name))
+            (keep.n && bsearch(&name, keep.v, keep.n, sizeof *keep.v,
+                               cmp_name)))
             continue;
         int64_t bytes = 0;
         int r = orri_pseg_remove(dir, name, now, grace_ms, dry_run, &bytes);
