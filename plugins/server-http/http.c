@@ -131,8 +131,18 @@ struct ipcount {
     unsigned      n;
 };
 
+/* One worker daemon's own: its callbacks all run on its polling thread
+ * (and, once it is stopped, on the stopping one), so what it caches
+ * needs no lock. */
+struct wctx {
+    struct srv *s;
+    struct req *free;           /* finished requests kept for reuse       */
+    size_t      n_free;
+};
+
 struct srv {
     struct MHD_Daemon    **workers;     /* started: n_workers daemons      */
+    struct wctx           *wctx;        /* n_workers                       */
     unsigned               n_workers;
     unsigned               port;
     int                    lfd;         /* listening socket, or -1        */
@@ -345,6 +355,71 @@ struct req {
     char        berr[256];
 };
 
+/* Finished requests are kept, body buffer and all, for the worker's
+ * next ones: a request then costs no allocation of its own.  Bounded so
+ * a burst of connections or one huge body is not kept for good. */
+#define REQ_BODY_MIN 4096
+#define REQ_KEEP 32
+#define REQ_KEEP_BODY ((size_t)64 << 10)
+
+static struct req *req_get(struct wctx *w)
+{
+    struct req *r = w->free;
+    if (!r)
+        return calloc(1, sizeof *r);
+    w->free = r->bnext;
+    w->n_free--;
+    char *body = r->body;
+    size_t cap = r->cap;
+    memset(r, 0, sizeof *r);
+    atomic_init(&r->bdone, 0);
+    r->body = body;
+    r->cap = cap;
+    r->body[0] = '\0';
+    return r;
+}
+
+/* Drop what the request holds and keep (or free) it. */
+static void req_put(struct wctx *w, struct req *r)
+{
+    dep_release(r->shadow);
+    dep_release(r->bdep);
+    srv_batch_clear(&r->in);
+    free(r->y);
+    free(r->sx);
+    r->shadow = r->bdep = NULL;
+    r->y = r->sx = NULL;
+    if (w->n_free >= REQ_KEEP || !r->body || r->cap > REQ_KEEP_BODY) {
+        free(r->body);
+        free(r);
+        return;
+    }
+    r->bnext = w->free;
+    w->free = r;
+    w->n_free++;
+}
+
+static void req_cache_free(struct wctx *w)
+{
+    while (w->free) {
+        struct req *r = w->free;
+        w->free = r->bnext;
+        free(r->body);
+        free(r);
+    }
+    w->n_free = 0;
+}
+
+/* `src` into dst[cap], cut to fit (what snprintf "%s" gives). */
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -352,31 +427,48 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int copy_seg(char *dst, size_t cap, const char *seg)
+/* A path segment: not NUL-terminated (the path is not copied). */
+struct seg {
+    const char *p;
+    size_t      n;
+};
+
+static int seg_is(const struct seg *g, const char *w)
 {
-    size_t n = strlen(seg);
-    if (n == 0 || n >= cap)
+    return g->n == strlen(w) && !memcmp(g->p, w, g->n);
+}
+
+static int copy_seg(char *dst, size_t cap, const struct seg *g)
+{
+    if (g->n == 0 || g->n >= cap)
         return -1;
-    memcpy(dst, seg, n + 1);
+    memcpy(dst, g->p, g->n);
+    dst[g->n] = '\0';
     return 0;
 }
 
 /* Split the path and find the route; R_NONE for an unknown path. */
 static void route_of(const char *url, struct req *r)
 {
-    char path[512];
-    char *seg[8];
+    struct seg seg[8];
     size_t n = 0;
     r->route = R_NONE;
-    if (strlen(url) >= sizeof path)
+    if (strlen(url) >= 512)
         return;
-    memcpy(path, url, strlen(url) + 1);
-    char *save = NULL;
-    for (char *p = strtok_r(path, "/", &save); p;
-         p = strtok_r(NULL, "/", &save)) {
+    /* The non-empty runs between slashes (what strtok_r gave). */
+    for (const char *p = url;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *q = p;
+        while (*q && *q != '/')
+            q++;
         if (n == sizeof seg / sizeof *seg)
             return;
-        seg[n++] = p;
+        seg[n].p = p;
+        seg[n++].n = (size_t)(q - p);
+        p = q;
     }
     if (n == 1) {
         static const struct { const char *p; enum route r; int post; } one[] = {
@@ -385,38 +477,38 @@ static void route_of(const char *url, struct req *r)
             {"version", R_VERSION, 0}, {"metrics", R_METRICS, 0},
         };
         for (size_t i = 0; i < sizeof one / sizeof *one; i++)
-            if (!strcmp(seg[0], one[i].p)) {
+            if (seg_is(&seg[0], one[i].p)) {
                 r->route = one[i].r;
                 r->post = one[i].post;
             }
         return;
     }
-    if (strcmp(seg[0], "v2"))
+    if (n == 0 || !seg_is(&seg[0], "v2"))
         return;
-    if (n == 3 && !strcmp(seg[1], "health")) {
-        if (!strcmp(seg[2], "live"))
+    if (n == 3 && seg_is(&seg[1], "health")) {
+        if (seg_is(&seg[2], "live"))
             r->route = R_LIVE;
-        else if (!strcmp(seg[2], "ready"))
+        else if (seg_is(&seg[2], "ready"))
             r->route = R_READY;
         return;
     }
-    if (n < 3 || strcmp(seg[1], "models") ||
-        copy_seg(r->name, sizeof r->name, seg[2]))
+    if (n < 3 || !seg_is(&seg[1], "models") ||
+        copy_seg(r->name, sizeof r->name, &seg[2]))
         return;
     size_t k = 3;
-    if (n >= 5 && !strcmp(seg[3], "versions")) {
-        if (copy_seg(r->version, sizeof r->version, seg[4]))
+    if (n >= 5 && seg_is(&seg[3], "versions")) {
+        if (copy_seg(r->version, sizeof r->version, &seg[4]))
             return;
         k = 5;
     }
     if (n == k) {
         r->route = R_MODEL;
-    } else if (n == k + 1 && !strcmp(seg[k], "ready")) {
+    } else if (n == k + 1 && seg_is(&seg[k], "ready")) {
         r->route = R_MODEL_READY;
-    } else if (n == k + 1 && !strcmp(seg[k], "infer")) {
+    } else if (n == k + 1 && seg_is(&seg[k], "infer")) {
         r->route = R_INFER;
         r->post = 1;
-    } else if (n == 4 && k == 3 && !strcmp(seg[k], "feedback")) {
+    } else if (n == 4 && k == 3 && seg_is(&seg[k], "feedback")) {
         r->route = R_FEEDBACK;
         r->post = 1;
     }
@@ -578,8 +670,14 @@ static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c,
                                 "Bearer");
     if (r->resp_hdr_len) {
         char n[24];
-        snprintf(n, sizeof n, "%zu", r->resp_hdr_len);
-        MHD_add_response_header(resp, "Inference-Header-Content-Length", n);
+        size_t k = sizeof n, v = r->resp_hdr_len;
+        n[--k] = '\0';
+        do {                            /* "%zu" */
+            n[--k] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        MHD_add_response_header(resp, "Inference-Header-Content-Length",
+                                n + k);
     }
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -758,9 +856,23 @@ static void request_id(struct srv *s, struct MHD_Connection *c,
         return;
     }
 fresh:
-    snprintf(r->rid, sizeof r->rid, "%016llx-%llu",
-             (unsigned long long)s->rid_salt,
-             (unsigned long long)atomic_fetch_add(&s->rid_seq, 1) + 1);
+    /* "%016llx-%llu" of the salt and the sequence number, by hand: this
+     * runs for nearly every request. */
+    {
+        static const char hex[] = "0123456789abcdef";
+        uint64_t seq = (uint64_t)atomic_fetch_add(&s->rid_seq, 1) + 1;
+        char dec[24];
+        size_t k = sizeof dec;
+        for (int i = 0; i < 16; i++)
+            r->rid[i] = hex[(s->rid_salt >> (60 - 4 * i)) & 15];
+        r->rid[16] = '-';
+        do {
+            dec[--k] = (char)('0' + seq % 10);
+            seq /= 10;
+        } while (seq);
+        memcpy(r->rid + 17, dec + k, sizeof dec - k);
+        r->rid[17 + sizeof dec - k] = '\0';
+    }
 }
 
 static void log_prediction(struct srv *s, const struct req *r,
@@ -1079,13 +1191,17 @@ static enum MHD_Result respond(struct srv *s, struct MHD_Connection *c,
             sbuf_puts(&b, ", \"id\": ");
             sbuf_json_str(&b, in->id);
         }
-        sbuf_printf(&b, ", \"outputs\": [{\"name\": \"output\", "
-                    "\"datatype\": \"FP64\", \"shape\": [%zu, %zu], ",
-                    ym.rows, ym.cols);
+        sbuf_puts(&b, ", \"outputs\": [{\"name\": \"output\", "
+                  "\"datatype\": \"FP64\", \"shape\": [");
+        sbuf_uint(&b, ym.rows);
+        sbuf_puts(&b, ", ");
+        sbuf_uint(&b, ym.cols);
+        sbuf_puts(&b, "], ");
         if (in->binary_out) {
             size_t nb = ym.rows * ym.cols * sizeof(double);
-            sbuf_printf(&b, "\"parameters\": {\"binary_data_size\": %zu}}]}",
-                        nb);
+            sbuf_puts(&b, "\"parameters\": {\"binary_data_size\": ");
+            sbuf_uint(&b, nb);
+            sbuf_puts(&b, "}}]}");
             r->resp_hdr_len = b.len;
             for (size_t i = 0; i < ym.rows * ym.cols; i++) {
                 uint64_t u;
@@ -1457,20 +1573,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
-    struct srv *s = cls;
+    struct wctx *w = cls;
+    struct srv *s = w->s;
     struct req *r = *con_cls;
     (void)version;
     if (r && r->bdep)
         return atomic_load(&r->bdone) ? batch_answer(s, c, r) : MHD_YES;
     if (!r) {
-        r = calloc(1, sizeof *r);
+        r = req_get(w);
         if (!r)
             return MHD_NO;
         r->t0 = now_ns();
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
-        snprintf(r->method, sizeof r->method, "%s", method);
-        snprintf(r->path, sizeof r->path, "%s", url);
+        copy_trunc(r->method, sizeof r->method, method);
+        copy_trunc(r->path, sizeof r->path, url);
         route_of(url, r);
         int is_post = !strcmp(method, MHD_HTTP_METHOD_POST);
         int is_get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
@@ -1495,10 +1612,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > s->max_body)
+            /* Plain digits (nearly always) without strtoull. */
+            unsigned long long n = 0;
+            size_t k = 0;
+            while (k < 19 && cl[k] >= '0' && cl[k] <= '9')
+                n = n * 10 + (unsigned)(cl[k++] - '0');
+            if (k == 0 || k == 19 || cl[k]) {
+                char *end;
+                errno = 0;
+                n = strtoull(cl, &end, 10);
+                if (errno || *end)
+                    r->too_large = 1;
+            }
+            if (n > s->max_body)
                 r->too_large = 1;
         }
         if (r->too_large)
@@ -1525,7 +1651,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             return MHD_YES;
         }
         if (r->len + n + 1 > r->cap) {
-            size_t cap = r->cap ? r->cap : 4096;
+            size_t cap = r->cap ? r->cap : REQ_BODY_MIN;
             while (cap < r->len + n + 1)
                 cap *= 2;
             char *p = realloc(r->body, cap);
@@ -1542,9 +1668,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     if (r->too_large)
         return fail(s, c, r, 413, NULL, "request body too large");
     if (!r->body) {
-        r->body = strdup("");
+        r->body = malloc(REQ_BODY_MIN);
         if (!r->body)
             return MHD_NO;
+        r->cap = REQ_BODY_MIN;
+        r->body[0] = '\0';
     }
     return dispatch(s, c, r);
 }
@@ -1552,20 +1680,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    struct srv *s = cls;
+    struct wctx *w = cls;
+    struct srv *s = w->s;
     struct req *r = *con_cls;
     (void)c;
     if (!r)
         return;
     if (r->shadow && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         run_shadow(s, r);
-    dep_release(r->shadow);
-    dep_release(r->bdep);
-    srv_batch_clear(&r->in);
-    free(r->y);
-    free(r->sx);
-    free(r->body);
-    free(r);
+    req_put(w, r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
 }
@@ -1741,8 +1864,12 @@ static void workers_stop(struct srv *s)
     for (unsigned i = 0; s->workers && i < s->n_workers; i++)
         if (s->workers[i])
             MHD_stop_daemon(s->workers[i]);
+    for (unsigned i = 0; s->wctx && i < s->n_workers; i++)
+        req_cache_free(&s->wctx[i]);
     free(s->workers);
     s->workers = NULL;
+    free(s->wctx);
+    s->wctx = NULL;
     free(s->handed);
     s->handed = NULL;
     s->n_workers = 0;
@@ -1935,11 +2062,14 @@ static int s_start(void *self, const struct orr_serve_spec *spec,
     }
     s->handed = calloc(workers, sizeof *s->handed);
     s->workers = calloc(workers, sizeof *s->workers);
-    if (!s->handed || !s->workers) {
+    s->wctx = calloc(workers, sizeof *s->wctx);
+    if (!s->handed || !s->workers || !s->wctx) {
         workers_stop(s);
         return H->fail(e, ORR_ENOMEM, "out of memory");
     }
     s->n_workers = workers;
+    for (unsigned i = 0; i < workers; i++)
+        s->wctx[i].s = s;
     int one = 1;
     s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
                     SOCK_CLOEXEC, 0);
@@ -1963,10 +2093,10 @@ static int s_start(void *self, const struct orr_serve_spec *spec,
                      MHD_USE_NO_LISTEN_SOCKET;
     for (unsigned i = 0; i < workers; i++)
         if (!(s->workers[i] = MHD_start_daemon(
-                  flags, 0, NULL, NULL, handler, s,
+                  flags, 0, NULL, NULL, handler, &s->wctx[i],
                   MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout,
                   MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
-                  MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                  MHD_OPTION_NOTIFY_COMPLETED, completed, &s->wctx[i],
                   MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s,
                   MHD_OPTION_END)))
             goto fail;

@@ -3,8 +3,12 @@
  *
  * Bodies are parsed with jansson (numbers through strtod, so values are
  * exactly what a client wrote); the matrix is filled in one pass.  A V2
- * body's data array, nearly all of a request, is read in place instead
- * (v2_fast): jansson would allocate a json_t per number.
+ * body of the common shape is read from its text alone
+ * (srv_parse_v2_fast: jansson's allocations were the largest cost of a
+ * small request); for any other, jansson reads the envelope and the data
+ * array, nearly all of a request, is read in place (v2_fast: jansson
+ * would allocate a json_t per number).  Both answer only when they agree
+ * with the all-jansson reference; every error comes from it.
  */
 #include "parse.h"
 
@@ -421,11 +425,13 @@ static int scan_number(const char **pp, const char *end, enum dtype t,
 }
 
 /* Read the data array [v, [v, v], ...] (one level of rows, as
- * v2_flatten allows) into dst: 0 when exactly `want` values of type t
- * were read, -1 for everything else. */
-static int scan_data(const char *p, const char *end, enum dtype t,
-                     double *dst, size_t want)
+ * v2_flatten allows) at *pp into dst, leaving *pp just past its ']':
+ * 0 when exactly `want` values of type t were read, -1 for everything
+ * else. */
+static int scan_data_at(const char **pp, const char *end, enum dtype t,
+                        double *dst, size_t want)
 {
+    const char *p = *pp;
     size_t k = 0;
     int depth = 0, expect = 1, open = 0;
     for (;;) {
@@ -437,8 +443,10 @@ static int scan_data(const char *p, const char *end, enum dtype t,
         if (ch == ']' && (open || !expect)) {
             p++;
             expect = open = 0;
-            if (--depth == 0)
-                return p == end && k == want ? 0 : -1;
+            if (--depth == 0) {
+                *pp = p;
+                return k == want ? 0 : -1;
+            }
             continue;
         }
         if (!expect) {
@@ -457,6 +465,8 @@ static int scan_data(const char *p, const char *end, enum dtype t,
             open = 1;
             continue;
         }
+        if (depth == 0)
+            return -1;          /* not an array */
         double v;
         if (ch == 't' || ch == 'f') {
             int tr = ch == 't';
@@ -474,6 +484,13 @@ static int scan_data(const char *p, const char *end, enum dtype t,
         dst[k++] = v;
         expect = 0;
     }
+}
+
+/* The same over exactly [p, end). */
+static int scan_data(const char *p, const char *end, enum dtype t,
+                     double *dst, size_t want)
+{
+    return scan_data_at(&p, end, t, dst, want) || p != end ? -1 : 0;
 }
 
 /* The binary part of a request (binary tensor data extension). */
@@ -729,9 +746,432 @@ static int v2_fast(const char *body, size_t len, const struct srv_schema *s,
     return rc ? V2_SLOW : 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* V2 envelope reader: the common request shape without jansson.       */
+
+/* One hot shape read from the text, allocating nothing but the result:
+ *   {"id"?, "parameters"?, "inputs": [{"name", "shape", "datatype",
+ *    "data", "parameters"?}], "outputs"?, ...}
+ * in any key order.  It answers only when the request is well formed
+ * and valid (what jansson and v2_root would accept), with the values
+ * they would produce; everything else - escapes or non-ASCII bytes in
+ * strings, a key given twice, nesting past E_MAX_DEPTH, any error -
+ * is V2_SLOW, so the jansson paths keep every message and edge case. */
+#define E_MAX_DEPTH 16
+
+struct v2_env {
+    const char *id;             /* the "id" string's bytes, or NULL       */
+    size_t      id_n;
+    int         bdo;            /* parameters.binary_data_output          */
+    int         out_bin;        /* the last output's binary_data, or -1   */
+    int         seen;           /* E_* bits of the members met            */
+    enum dtype  t;
+    long long   dims[2];
+    const char *data, *data_end;    /* the data array's text, unread      */
+};
+
+enum {
+    E_ID = 1, E_INPUTS = 2, E_PARAMS = 4, E_OUTPUTS = 8,
+    E_NAME = 16, E_DTYPE = 32, E_SHAPE = 64, E_DATA = 128, E_IPARAMS = 256
+};
+
+/* At '"': a string of printable ASCII only (what it spells is then its
+ * bytes, and valid UTF-8 without NUL, as jansson requires). */
+static int e_str(struct v2_cur *c, const char **s, size_t *n)
+{
+    const char *p = c->p + 1;
+    for (const char *q = p; q < c->end; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch == '"') {
+            *s = p;
+            *n = (size_t)(q - p);
+            c->p = q + 1;
+            return 0;
+        }
+        if (ch < 0x20 || ch >= 0x80 || ch == '\\')
+            return -1;
+    }
+    return -1;
+}
+
+/* A number token as jansson reads it; an integer's value in *iv (*is_int
+ * set).  Integers past 18 digits and reals strtod overflows are left to
+ * jansson (which refuses some of them). */
+static int e_num(struct v2_cur *c, int *is_int, long long *iv)
+{
+    const char *s = c->p, *p = s, *end = c->end;
+    long long v = 0;
+    int neg = 0, nd = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= end || !is_digit(*p))
+        return -1;
+    if (*p == '0' && p + 1 < end && is_digit(p[1]))
+        return -1;
+    for (; p < end && is_digit(*p); p++, nd++)
+        if (nd < 18)
+            v = v * 10 + (*p - '0');
+    *is_int = 1;
+    if (p < end && *p == '.') {
+        *is_int = 0;
+        if (++p >= end || !is_digit(*p))
+            return -1;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        *is_int = 0;
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return -1;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    c->p = p;
+    if (*is_int) {
+        if (nd > 18)
+            return -1;
+        *iv = neg ? -v : v;
+        return 0;
+    }
+    size_t n = (size_t)(p - s);
+    char buf[V2_MAX_NUM + 1], *e;
+    if (n > V2_MAX_NUM)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    double d = strtod(buf, &e);
+    return e != buf + n ||
+           ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE) ? -1 : 0;
+}
+
+/* true / false / null: 1, 0, 2. */
+static int e_lit(struct v2_cur *c)
+{
+    static const char *const lit[3] = {"false", "true", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(lit[i]);
+        if ((size_t)(c->end - c->p) >= n && !memcmp(c->p, lit[i], n)) {
+            c->p += n;
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Past ',' (1) or `close` (0), whitespace around; -1 otherwise. */
+static int e_next(struct v2_cur *c, char close)
+{
+    v2_ws(c);
+    if (c->p >= c->end)
+        return -1;
+    char ch = *c->p++;
+    v2_ws(c);
+    return ch == ',' ? 1 : ch == close ? 0 : -1;
+}
+
+/* Past '{' or '[' and whitespace: 1 when the container is empty (its
+ * close read too), 0 when a member follows, -1 when it is not `open`. */
+static int e_open(struct v2_cur *c, char open)
+{
+    if (c->p >= c->end || *c->p != open)
+        return -1;
+    c->p++;
+    v2_ws(c);
+    if (c->p < c->end && *c->p == (open == '{' ? '}' : ']')) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A key and its ':', whitespace after. */
+static int e_key(struct v2_cur *c, const char **k, size_t *n)
+{
+    if (c->p >= c->end || *c->p != '"' || e_str(c, k, n))
+        return -1;
+    v2_ws(c);
+    if (c->p >= c->end || *c->p != ':')
+        return -1;
+    c->p++;
+    v2_ws(c);
+    return 0;
+}
+
+/* Any value, validated as jansson would (it is ignored, so only whether
+ * jansson accepts it matters). */
+static int e_skip(struct v2_cur *c, int depth)
+{
+    const char *k;
+    size_t n;
+    int is_int, more;
+    long long iv;
+    if (c->p >= c->end)
+        return -1;
+    char ch = *c->p;
+    if (ch == '"')
+        return e_str(c, &k, &n);
+    if (ch == 't' || ch == 'f' || ch == 'n')
+        return e_lit(c) < 0 ? -1 : 0;
+    if (ch != '[' && ch != '{')
+        return e_num(c, &is_int, &iv);
+    if (depth >= E_MAX_DEPTH)
+        return -1;
+    if ((more = e_open(c, ch)) != 0)
+        return more < 0 ? -1 : 0;
+    do {
+        if ((ch == '{' && e_key(c, &k, &n)) || e_skip(c, depth + 1))
+            return -1;
+    } while ((more = e_next(c, ch == '{' ? '}' : ']')) == 1);
+    return more;
+}
+
+/* A boolean into *b. */
+static int e_bool(struct v2_cur *c, int *b)
+{
+    if (c->p >= c->end || (*c->p != 't' && *c->p != 'f'))
+        return -1;
+    *b = e_lit(c);
+    return *b < 0 ? -1 : 0;
+}
+
+/* A "parameters" value: when an object, its member `want` must be a
+ * boolean (into *b, *b untouched without it) or, with b NULL, absent;
+ * any other value is ignored, as json_object_get ignores it. */
+static int e_params(struct v2_cur *c, const char *want, int *b, int depth)
+{
+    const char *k;
+    size_t n;
+    int more, seen = 0;
+    if (c->p >= c->end || *c->p != '{')
+        return e_skip(c, depth);
+    if ((more = e_open(c, '{')) != 0)
+        return more < 0 ? -1 : 0;
+    do {
+        if (e_key(c, &k, &n))
+            return -1;
+        if (key_is(k, n, want)) {
+            if (!b || seen++ || e_bool(c, b))
+                return -1;
+        } else if (e_skip(c, depth + 1)) {
+            return -1;
+        }
+    } while ((more = e_next(c, '}')) == 1);
+    return more;
+}
+
+/* "outputs": [{"name": "output", "parameters"?: {...}}, ...]. */
+static int e_outputs(struct v2_cur *c, struct v2_env *v)
+{
+    const char *k, *name;
+    size_t n, name_n;
+    int more, in;
+    if ((more = e_open(c, '[')) != 0)
+        return more < 0 ? -1 : 0;
+    do {
+        int seen = 0, b = -1;
+        if ((in = e_open(c, '{')) != 0)
+            return -1;          /* not an object, or one without a name */
+        do {
+            if (e_key(c, &k, &n))
+                return -1;
+            if (key_is(k, n, "name")) {
+                if (seen & 1 || c->p >= c->end || *c->p != '"' ||
+                    e_str(c, &name, &name_n) ||
+                    !key_is(name, name_n, "output"))
+                    return -1;
+                seen |= 1;
+            } else if (key_is(k, n, "parameters")) {
+                if (seen & 2 || e_params(c, "binary_data", &b, 3))
+                    return -1;
+                seen |= 2;
+            } else if (e_skip(c, 3)) {
+                return -1;
+            }
+        } while ((in = e_next(c, '}')) == 1);
+        if (in < 0 || !(seen & 1))
+            return -1;
+        if (b >= 0)
+            v->out_bin = b;
+    } while ((more = e_next(c, ']')) == 1);
+    return more;
+}
+
+/* The shape: [rows, cols] of non-negative integers. */
+static int e_shape(struct v2_cur *c, long long dims[2])
+{
+    int is_int;
+    if (e_open(c, '[') != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (e_num(c, &is_int, &dims[i]) || !is_int || dims[i] < 0 ||
+            e_next(c, ']') != (i == 0))
+            return -1;
+    }
+    return 0;
+}
+
+/* Room for the values once shape is known: v2_input's checks. */
+static int e_matrix(const struct v2_env *v, const struct srv_schema *s,
+                    struct srv_batch *out)
+{
+    size_t rows = (size_t)v->dims[0], cols = s->n_features;
+    if ((uint64_t)v->dims[1] != cols || (uint64_t)v->dims[0] >
+        SRV_MAX_VALUES || rows == 0 || cols == 0 ||
+        rows > SRV_MAX_VALUES / cols)
+        return -1;
+    if (!(out->x = malloc(rows * cols * sizeof *out->x)))
+        return -1;
+    out->rows = rows;
+    out->cols = cols;
+    return 0;
+}
+
+/* The one member of "inputs". */
+static int e_input(struct v2_cur *c, const struct srv_schema *s,
+                   struct v2_env *v, struct srv_batch *out)
+{
+    static const char *const keys[] = {"name", "datatype", "shape", "data",
+                                       "parameters"};
+    const char *k, *str;
+    size_t n, str_n;
+    int more;
+    if (e_open(c, '{') != 0)
+        return -1;
+    do {
+        if (e_key(c, &k, &n))
+            return -1;
+        size_t i = 0;
+        while (i < 5 && !key_is(k, n, keys[i]))
+            i++;
+        int bit = i < 5 ? E_NAME << i : 0;
+        if (v->seen & bit)
+            return -1;
+        v->seen |= bit;
+        switch (bit) {
+        case E_NAME:
+        case E_DTYPE:
+            if (c->p >= c->end || *c->p != '"' || e_str(c, &str, &str_n))
+                return -1;
+            if (bit == E_DTYPE) {
+                char dt[8];
+                if (str_n >= sizeof dt)
+                    return -1;
+                memcpy(dt, str, str_n);
+                dt[str_n] = '\0';
+                if (dtype_of(dt, &v->t))
+                    return -1;
+            }
+            break;
+        case E_SHAPE:
+            if (e_shape(c, v->dims))
+                return -1;
+            break;
+        case E_DATA:
+            if (c->p >= c->end || *c->p != '[')
+                return -1;
+            v->data = c->p;
+            if ((v->seen & (E_DTYPE | E_SHAPE)) == (E_DTYPE | E_SHAPE)) {
+                /* The usual order: read the values now, in one pass. */
+                if (e_matrix(v, s, out) ||
+                    scan_data_at(&c->p, c->end, v->t, out->x,
+                                 out->rows * out->cols))
+                    return -1;
+                v->data = NULL;
+            } else if (v2_skip(c, 3)) {
+                return -1;
+            }
+            v->data_end = c->p;
+            break;
+        case E_IPARAMS:
+            if (e_params(c, "binary_data_size", NULL, 3))
+                return -1;
+            break;
+        default:
+            if (e_skip(c, 3))
+                return -1;
+        }
+    } while ((more = e_next(c, '}')) == 1);
+    return more;
+}
+
+int srv_parse_v2_fast(const char *body, size_t len,
+                      const struct srv_schema *s, struct srv_batch *out)
+{
+    static const char *const keys[] = {"id", "inputs", "parameters",
+                                       "outputs"};
+    struct v2_cur c = {body, body + len};
+    struct v2_env v = {.out_bin = -1};
+    const char *k;
+    size_t n;
+    int more;
+    memset(out, 0, sizeof *out);
+    v2_ws(&c);
+    if (e_open(&c, '{') != 0)
+        goto slow;
+    do {
+        if (e_key(&c, &k, &n))
+            goto slow;
+        size_t i = 0;
+        while (i < 4 && !key_is(k, n, keys[i]))
+            i++;
+        int bit = i < 4 ? 1 << i : 0;
+        if (v.seen & bit)
+            goto slow;
+        v.seen |= bit;
+        switch (bit) {
+        case E_ID:
+            if (c.p >= c.end || *c.p != '"' || e_str(&c, &v.id, &v.id_n))
+                goto slow;
+            break;
+        case E_INPUTS:
+            if (e_open(&c, '[') != 0 || e_input(&c, s, &v, out) ||
+                e_next(&c, ']') != 0)
+                goto slow;
+            break;
+        case E_PARAMS:
+            if (e_params(&c, "binary_data_output", &v.bdo, 1))
+                goto slow;
+            break;
+        case E_OUTPUTS:
+            if (e_outputs(&c, &v))
+                goto slow;
+            break;
+        default:
+            if (e_skip(&c, 1))
+                goto slow;
+        }
+    } while ((more = e_next(&c, '}')) == 1);
+    if (more != 0 || c.p != c.end ||
+        (v.seen & (E_NAME | E_DTYPE | E_SHAPE | E_DATA)) !=
+            (E_NAME | E_DTYPE | E_SHAPE | E_DATA))
+        goto slow;
+    if (v.data && (e_matrix(&v, s, out) ||
+                   scan_data(v.data, v.data_end, v.t, out->x,
+                             out->rows * out->cols)))
+        goto slow;
+    if (v.id) {
+        if (!(out->id = malloc(v.id_n + 1)))
+            goto slow;
+        memcpy(out->id, v.id, v.id_n);
+        out->id[v.id_n] = '\0';
+    }
+    out->binary_out = v.out_bin >= 0 ? v.out_bin : v.bdo;
+    return 0;
+slow:
+    srv_batch_clear(out);
+    return V2_SLOW;
+}
+
 int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
                  struct srv_batch *out, char *err, size_t cap)
 {
+    if (!srv_parse_v2_fast(body, len, s, out))
+        return 0;
     memset(out, 0, sizeof *out);
     if (!v2_fast(body, len, s, out, err, cap))
         return 0;

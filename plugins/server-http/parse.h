@@ -33,10 +33,18 @@ struct srv_batch {
 #define SRV_MAX_VALUES ((size_t)1 << 26)
 
 /* Parse a V2 inference request.  Returns 0, or the HTTP status to answer
- * (400) with `err` filled.  jansson reads the envelope only; the data
- * array's numbers are read in place (exactly as strtod would). */
+ * (400) with `err` filled.  The common shape is read without jansson
+ * (srv_parse_v2_fast); otherwise jansson reads the envelope only and the
+ * data array's numbers are read in place (exactly as strtod would). */
 int srv_parse_v2(const char *body, size_t len, const struct srv_schema *s,
                  struct srv_batch *out, char *err, size_t cap);
+
+/* srv_parse_v2's first reader alone (for tests): the common request
+ * shape read from the text without jansson.  Returns 0 with `out` filled
+ * exactly as srv_parse_v2_ref would fill it, or -1 (nothing allocated)
+ * for any body it leaves to the jansson paths, errors included. */
+int srv_parse_v2_fast(const char *body, size_t len,
+                      const struct srv_schema *s, struct srv_batch *out);
 
 /* The same with jansson over the whole body: srv_parse_v2's answer for
  * anything its data scanner leaves alone, and its reference in tests. */

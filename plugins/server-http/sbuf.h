@@ -17,9 +17,12 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sbuf_put(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
+/* `v` in decimal (what %llu prints). */
+void sbuf_uint(struct sbuf *b, unsigned long long v);
 /* `s` as a JSON string literal, quotes included. */
 void sbuf_json_str(struct sbuf *b, const char *s);
-/* A double as JSON: shortest text that reads back exactly; null when not
+/* A double as JSON: the shortest of %.15g, %.16g, %.17g that reads back
+ * exactly (printf-free for most values, the same bytes); null when not
  * finite (JSON has no NaN). */
 void sbuf_json_num(struct sbuf *b, double v);
 void sbuf_free(struct sbuf *b);
