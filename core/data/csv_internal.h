@@ -21,6 +21,13 @@ int orri_csv_last_split(void);
  * quote-free fast path parsed; the rest went through libcsv. */
 size_t orri_csv_last_fast_bytes(void);
 
+/* For the calling thread's last file parsed in two parts: bit 0 set if
+ * the first part outgrew the room the split lent it (its estimate of
+ * the rows before the second part's was low), bit 1 if the second part
+ * did; either then copied its numbers to arrays of its own (see struct
+ * lend in csv.c). */
+int orri_csv_last_unlent(void);
+
 /* Read the file `bytes` at a time (default and 0: 1 MiB); small chunks
  * put records across chunk boundaries. */
 void orri_csv_set_chunk(size_t bytes);

@@ -14,6 +14,11 @@ const double orri_p10[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
+const double orri_sp10[2][8] = {
+    {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7},
+    {-1e0, -1e1, -1e2, -1e3, -1e4, -1e5, -1e6, -1e7}
+};
+
 #ifdef __SIZEOF_INT128__
 /* 5^q for q in [-64, 64], normalised to 128 bits (the table of Lemire's
  * algorithm, made with Python's integers as fast_float's script makes

@@ -16,7 +16,11 @@
  * orri_scan_number is the same grammar and the same values for the CSV
  * loader's quote-free fast path, which parses fields in place (no copy,
  * no strlen): it returns where the number stops, so the caller checks
- * that a delimiter follows.
+ * that a delimiter follows.  Its first try is the shape CSV writers use
+ * most ("%.6f": up to 8 digits, a point, 1 to 7 digits): the fraction's
+ * digits are read 8 bytes at a time (SWAR), so it reads up to 8 bytes
+ * past a point, which must be readable (the loader's buffers keep 16
+ * bytes of padding past the text).
  *
  * tests/data/test_numparse.c checks both on millions of random values and
  * the edge cases.
@@ -41,7 +45,19 @@ int orri_parse_number(const char *s, size_t len, double *out);
 double orri_scan_number_slow(const char *s, const char *end, uint64_t m,
                              size_t nd, long e10, int *ok);
 
+/* The SWAR path reads digits as a little-endian word (and counts them
+ * with a GCC builtin); elsewhere the plain loop reads them. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ORRI_NUM_SWAR 1
+#else
+#define ORRI_NUM_SWAR 0
+#endif
+
 extern const double orri_p10[23];
+/* 10^k, and its negation: a quotient's sign is the divisor's, exactly
+ * (rounding to nearest is symmetric, and 0 / -10^k is -0). */
+extern const double orri_sp10[2][8];
 
 /* Digits from p into *m (exact while *nd, the count of digits read into
  * it, stays at most 19; beyond, *m wraps and is not used); returns the
@@ -65,6 +81,69 @@ static inline const char *orri_scan_digits(const char *p, uint64_t *m,
     return p;
 }
 
+/* The value of 8 digits in a little-endian word (the first digit in the
+ * low byte), each byte already less '0': pairs, then fours, then all. */
+static inline uint64_t orri_swar8(uint64_t x)
+{
+    x = x * 10 + (x >> 8);
+    return (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+            (((x >> 16) & 0x000000FF000000FFull) *
+             (1 + (10000ull << 32)))) >> 32;
+}
+
+/* A number ending in k fraction digits at f: m (the digits before the
+ * point) extended by them, its value, and its end; NULL if an exponent
+ * follows (the general path reads those).  x holds the 8 bytes at f
+ * less '0'; shifting out all but the first k leaves them at the top,
+ * where orri_swar8 reads the last as the units. */
+static inline const char *orri_frac_k(const char *f, uint64_t m, uint64_t x,
+                                      unsigned k, int neg, double *out)
+{
+    static const uint64_t p10[8] = {1, 10, 100, 1000, 10000, 100000,
+                                    1000000, 10000000};
+    if ((f[k] | 0x20) == 'e')
+        return NULL;
+    m = m * p10[k] + orri_swar8(x << (8 * (8 - k)));
+    /* m < 10^15 < 2^53 and k <= 7: Clinger's exact case */
+    *out = (double)m / orri_sp10[neg][k];
+    return f + k;
+}
+
+/* After 1 to 8 digits (their value m) and the point at p, the fraction
+ * by SWAR: its end, or NULL for the general path (no digit, 8 or more,
+ * an exponent).  The fraction's length picks a case, each ending the
+ * number at a constant offset: predicted, that branch lets the next
+ * field's parse start before this one's digits are counted (a computed
+ * end would chain each field to the last; measured: 6.9 against 8.9 ns
+ * a "%.6f" value, plain loop). */
+static inline const char *orri_scan_frac(const char *p, uint64_t m, int neg,
+                                         double *out)
+{
+#if ORRI_NUM_SWAR
+    uint64_t w, x;
+    memcpy(&w, p + 1, sizeof w);
+    x = w - 0x3030303030303030ull;
+    /* bit 7 of the first byte that is not a digit, none below it */
+    uint64_t bad = ((w + 0x4646464646464646ull) | x) & 0x8080808080808080ull;
+    switch (bad ? __builtin_ctzll(bad) >> 3 : 8) {
+    case 1: return orri_frac_k(p + 1, m, x, 1, neg, out);
+    case 2: return orri_frac_k(p + 1, m, x, 2, neg, out);
+    case 3: return orri_frac_k(p + 1, m, x, 3, neg, out);
+    case 4: return orri_frac_k(p + 1, m, x, 4, neg, out);
+    case 5: return orri_frac_k(p + 1, m, x, 5, neg, out);
+    case 6: return orri_frac_k(p + 1, m, x, 6, neg, out);
+    case 7: return orri_frac_k(p + 1, m, x, 7, neg, out);
+    default: return NULL;       /* no digit, or 8 and more */
+    }
+#else
+    (void)p;
+    (void)m;
+    (void)neg;
+    (void)out;
+    return NULL;
+#endif
+}
+
 /* Read a number at s (the grammar of orri_parse_number) and return the
  * byte after it, or NULL if s does not start with one; a number followed
  * by 'e' without exponent digits is not one.  The text must end with a
@@ -78,6 +157,11 @@ static inline const char *orri_scan_number(const char *s, double *out)
     uint64_t m = 0;
     size_t nd = 0;
     p = orri_scan_digits(p, &m, &nd);
+    if (*p == '.' && nd - 1 < 8) {
+        const char *q = orri_scan_frac(p, m, neg, out);
+        if (q)
+            return q;
+    }
     size_t ni = nd;
     if (*p == '.')
         p = orri_scan_digits(p + 1, &m, &nd);

@@ -8,7 +8,8 @@
  * values, labels, numbers that turn into labels, ragged rows, bad numbers
  * in declared numeric columns, blanks around fields, blank lines, empty
  * file, header only, no final line break, very long fields, quotes only
- * late in the file (the path switches mid-file), the real data sets, and
+ * late in the file (the path switches mid-file), a quote after plain
+ * records in the same block, the real data sets, and
  * a seeded random differential over generated files. */
 #include <stdint.h>
 #include <stdio.h>
@@ -138,6 +139,19 @@ static void test_fixtures(void)
                "  7,8,  9  \n , ,\n", NULL, "");
     check_text("blanklines.csv", "\n\n a,b\n\n1,2\n\r\n\n3,4\n\n", NULL,
                "");
+    /* the fast path stops at the first record with a quote, libcsv takes
+     * it from there: after plain rows in the same block, after labels
+     * interned in the same row, after blanks, a quote in an unquoted
+     * field (malformed), a quoted line break, and back to plain rows */
+    check_text("q_late.csv", "a,b\nx,1\ny,2\nz,\"3\"\nw,4\nv,5\n", NULL,
+               "");
+    check_text("q_row.csv", "a,b,c\nx,1,p\ny,2,q\nnew,3,\"r\"\nz,4,s\n",
+               NULL, "");
+    check_text("q_blank.csv", "a,b\n1,2\n  \"3\",4\n5,6\n", NULL, "");
+    check_text("q_bad.csv", "a,b\nx,1\ny,2\nx\"y,3\n", NULL,
+               "q_bad.csv:4: malformed CSV");
+    check_text("q_break.csv", "a,b\n1,2\n3,\"4\n5\"\n6,7\n8,9\n", NULL,
+               "");
     check_text("trailing.csv", "a,b,\n1,2,\n3,4,\n", NULL,
                "column 3 has no name");
     check_text("empty.csv", "", NULL, "empty file");
@@ -187,6 +201,38 @@ static void test_fixtures(void)
  * 4 to 256 kB: libcsv grows its field buffer 128 bytes at a time, which
  * is slow under sanitizers beyond that), and records straddling the
  * 1 MiB chunk boundary. */
+/* Files parsed in place in a mapping end where the mapping does: the
+ * last bytes must go through the buffer, or the number reader (which
+ * may read 8 bytes past a point) would read past the file's last page.
+ * Files of exactly one and two pages, and around, whose last field is a
+ * number with a point, with and without a final line break. */
+static void test_page_end(void)
+{
+    static const size_t sizes[] = {4096, 8192, 4095, 4097, 8191, 33, 32,
+                                   31, 12};
+    char *text = malloc(8200);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (int nl = 0; nl < 2; nl++) {
+            size_t want = sizes[i], o = 0;
+            o += (size_t)snprintf(text, 8200, "a,b\n");
+            while (o + 9 + 24 < want)
+                o += (size_t)snprintf(text + o, 8200 - o, "1.25,2.5\n");
+            size_t left = want - o;     /* "1,3." + digits [+ "\n"] */
+            o += (size_t)snprintf(text + o, 8200 - o, "1,3.");
+            for (; o < want - (size_t)nl; o++)
+                text[o] = (char)('0' + o % 10);
+            if (nl)
+                text[o++] = '\n';
+            CHECK(o == want && left >= 5);
+            char name[32], msg[512];
+            snprintf(name, sizeof name, "page%zu_%d.csv", want, nl);
+            static const struct orr_csv_options none = {0};
+            CHECK(agree(write_n(name, text, o), &none, msg, sizeof msg));
+            CHECK_STR(msg, "");
+        }
+    free(text);
+}
+
 static void test_long(void)
 {
     size_t big = 300000, o = 0;     /* longer than the chunks below */
@@ -404,7 +450,8 @@ static void test_random(void)
 int test_main_(int argc, char **argv);
 
 #define main test_main_
-TEST_MAIN({"fixtures", test_fixtures}, {"long", test_long},
+TEST_MAIN({"fixtures", test_fixtures}, {"page_end", test_page_end},
+          {"long", test_long},
           {"real_data", test_real_data}, {"random", test_random})
 #undef main
 

@@ -6,13 +6,18 @@
  * and errors on either side of the split (the record numbers must be the
  * one-part ones), the loaded datasets are identical (types, values bit
  * for bit, missing masks, dictionaries in the same order) or the errors
- * are the same messages.  The real data sets too. */
+ * are the same messages.  The real data sets too.  And the lending of
+ * the table's arrays to the second part (see struct lend in csv.c): the
+ * estimate of the first part's rows right, too low for the first part,
+ * too low for the second, columns turning into labels in lent arrays,
+ * and the column arrays on huge pages. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "data/colmem.h"
 #include "data/csv_internal.h"
 #include "data/table.h"
 #include "same_ds.h"
@@ -198,6 +203,94 @@ static void test_split(void)
     CHECK_CONTAINS(msg, "empty file");
 }
 
+/* Row lengths that fool the split's estimate, made from the bytes per
+ * record of the first eighth of the file (the header piece): long rows
+ * there, short ones elsewhere (both parts outgrow their room); long ones
+ * up to the middle, short after (the second part outgrows its room);
+ * long in the first eighth and the second half (the first part does). */
+static void r_long_short(size_t r, size_t n, int long_row, char *out,
+                         size_t cap)
+{
+    if (long_row)
+        snprintf(out, cap, "%zu,%.15f,%.15f,%.15f", r, r * 0.5, -(double)r,
+                 1.0 / (double)(r + 1));
+    else
+        snprintf(out, cap, "%zu,%zu,%zu,%zu", r % 10, r % 7, r % 3, n % 5);
+}
+
+static void r_fool_both(size_t r, size_t n, char *out, size_t cap)
+{
+    r_long_short(r, n, r < n / 30, out, cap);
+}
+
+static void r_fool_second(size_t r, size_t n, char *out, size_t cap)
+{
+    r_long_short(r, n, r < n / 2, out, cap);
+}
+
+static void r_fool_first(size_t r, size_t n, char *out, size_t cap)
+{
+    r_long_short(r, n, r < n / 30 || r > n - n / 4, out, cap);
+}
+
+/* a column missing at first, labels soon after (the first part turns a
+ * lent column into labels), numbers in another that stays numeric */
+static void r_late_labels(size_t r, size_t n, char *out, size_t cap)
+{
+    snprintf(out, cap, "%zu,%s,%.3f", r, r < n / 20 ? "" : "lab",
+             r * 0.25);
+}
+
+static void check_lend(const char *name, const char *header, size_t rows,
+                       row_fn fn, int want_unlent)
+{
+    struct orr_csv_options none = {0};
+    char *text = build(header, rows, fn, "\n");
+    const char *path = write_file(name, text);
+    free(text);
+    int split = -1;
+    char msg[512];
+    CHECK(agree(path, &none, &split, msg, sizeof msg));
+    CHECK_STR(msg, "");
+    CHECK_INT(split, 1);
+    if (orri_csv_last_unlent() != want_unlent)
+        fprintf(stderr, "%s: unlent %d, expected %d\n", name,
+                orri_csv_last_unlent(), want_unlent);
+    CHECK_INT(orri_csv_last_unlent(), want_unlent);
+}
+
+static void test_lend(void)
+{
+    check_lend("lend_ok.csv", "a,b,c,d", 5000, r_numeric, 0);
+    check_lend("lend_both.csv", "a,b,c,d", 6000, r_fool_both, 3);
+    check_lend("lend_second.csv", "a,b,c,d", 6000, r_fool_second, 2);
+    check_lend("lend_first.csv", "a,b,c,d", 6000, r_fool_first, 1);
+    check_lend("lend_labels.csv", "i,l,x", 5000, r_late_labels, 0);
+    /* and the second part turning lent columns into labels */
+    check_lend("lend_labels2.csv", "w,late,nums,i", 4000, r_labels, 0);
+}
+
+/* Column arrays on huge pages (orri_col_set_huge: the benchmarks' option):
+ * arrays past ORRI_COL_HUGE_MIN, both parts, the same table. */
+static void test_huge(void)
+{
+    size_t rows = ORRI_COL_HUGE_MIN / sizeof(double) + 70000;
+    char *text = malloc(16 + rows * 16), *o = text;
+    o += snprintf(o, 16, "x,y\n");
+    for (size_t r = 0; r < rows; r++)
+        o += snprintf(o, 16, "%zu.5,%zu\n", r % 1000, r % 3);
+    const char *path = write_file("huge.csv", text);
+    free(text);
+    struct orr_csv_options none = {0};
+    int split = -1;
+    char msg[512];
+    orri_col_set_huge(1);
+    CHECK(agree(path, &none, &split, msg, sizeof msg));
+    orri_col_set_huge(0);
+    CHECK_STR(msg, "");
+    CHECK_INT(split, 1);
+}
+
 static void test_real_data(void)
 {
     const char *data = getenv("ORRERY_TEST_DATA");
@@ -219,7 +312,8 @@ static void test_real_data(void)
 int test_main_(int argc, char **argv);
 
 #define main test_main_
-TEST_MAIN({"split", test_split}, {"real_data", test_real_data})
+TEST_MAIN({"split", test_split}, {"lend", test_lend}, {"huge", test_huge},
+          {"real_data", test_real_data})
 #undef main
 
 int main(int argc, char **argv)

@@ -5,9 +5,15 @@
  * and exponents), on the range of Lemire's algorithm (16-19 digits,
  * exponents within +-70, exact ties) and on the edge cases (2^53 +- 1,
  * 1e22/1e23, subnormals, overflow, underflow, -0); and refusal of
- * everything that is not a plain decimal number. */
+ * everything that is not a plain decimal number.  The scanner's SWAR
+ * path (up to 8 digits, a point, 1-7 digits) on every shape around it
+ * (0-10 digits each side, signs, exponents after it), against the
+ * general parser and strtod, in buffers that end exactly where its
+ * contract lets it read (8 bytes past the point), so that AddressSanitizer
+ * sees any read beyond. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data/numparse.h"
@@ -109,6 +115,78 @@ static void test_edges(void)
     CHECK(scan("-", ',', &v) == -1);
 }
 
+/* orri_scan_number on s then `stop` in a heap block that ends where the
+ * reader may stop reading: after the stop, or 8 bytes past the point
+ * (filled with digits it must not take). */
+static long scan_tight(const char *s, char stop, double *out)
+{
+    size_t n = strlen(s), need = n + 1;
+    const char *dot = strchr(s, '.');
+    if (dot && (size_t)(dot - s) + 9 > need)
+        need = (size_t)(dot - s) + 9;
+    char *buf = malloc(need);
+    if (!buf)
+        return -2;
+    memset(buf, '9', need);
+    memcpy(buf, s, n);
+    buf[n] = stop;
+    const char *q = orri_scan_number(buf, out);
+    long at = q ? (long)(q - buf) : -1;
+    free(buf);
+    return at;
+}
+
+static void test_swar(void)
+{
+    static const char *const signs[] = {"", "-", "+"};
+    static const char *const exps[] = {"", "e5", "E-3", "e+0", "e-300"};
+    static const char stops[] = {',', '\n', '\r', '\0', 'x'};
+    char buf[64];
+    long bad = 0, n = 0;
+    for (int i = 0; i <= 10; i++)
+        for (int k = -1; k <= 10; k++)          /* -1: no point */
+            for (int sg = 0; sg < 3; sg++)
+                for (int ex = 0; ex < 5; ex++)
+                    for (int t = 0; t < 20; t++) {
+                        int o = snprintf(buf, sizeof buf, "%s", signs[sg]);
+                        for (int d = 0; d < i; d++)
+                            buf[o++] = (char)('0' + next() % 10);
+                        if (k >= 0)
+                            buf[o++] = '.';
+                        for (int d = 0; d < k; d++)
+                            buf[o++] = (char)('0' + next() % 10);
+                        snprintf(buf + o, sizeof buf - (size_t)o, "%s",
+                                 exps[ex]);
+                        if (!i && k <= 0)
+                            continue;           /* no digit: not a number */
+                        n++;
+                        if (!same(buf)) {
+                            bad++;
+                            continue;
+                        }
+                        double want = strtod(buf, NULL), got = 0;
+                        for (size_t s = 0; s < sizeof stops; s++) {
+                            long at = scan_tight(buf, stops[s], &got);
+                            if (at != (long)strlen(buf) ||
+                                memcmp(&got, &want, sizeof got)) {
+                                fprintf(stderr, "tight '%s' + %d: %ld\n",
+                                        buf, stops[s], at);
+                                bad++;
+                                break;
+                            }
+                        }
+                    }
+    /* an exponent without digits after each fraction length */
+    for (int k = 1; k <= 8; k++) {
+        snprintf(buf, sizeof buf, "1.%.*se", k, "12345678");
+        double v;
+        n++;
+        bad += scan_tight(buf, ',', &v) != -1;
+    }
+    printf("  %ld shapes, %ld wrong\n", n, bad);
+    CHECK(bad == 0);
+}
+
 static void test_random(void)
 {
     char buf[64];
@@ -197,5 +275,6 @@ static void test_lemire(void)
     CHECK(bad == 0);
 }
 
-TEST_MAIN({"edges", test_edges}, {"random", test_random},
+TEST_MAIN({"edges", test_edges}, {"swar", test_swar},
+          {"random", test_random},
           {"lemire", test_lemire})

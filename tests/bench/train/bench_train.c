@@ -9,8 +9,13 @@
  *   bench_train predict FILE              rows/s for 1, 64, 10000 rows
  *   bench_train floor FILE ROWS COLS      what any loader pays before it
  *                                         parses a byte: read the file and
- *                                         fault in ROWS x COLS doubles, on
- *                                         two threads, half each
+ *                                         fault in COLS columns of ROWS
+ *                                         doubles (allocated as the loader
+ *                                         does), on two threads, half each
+ *
+ * ORR_BENCH_HUGE=1 in the environment turns on the loader's huge pages
+ * for column arrays (orri_col_set_huge; off by default), for load and
+ * floor alike.
  *
  * Prints "key value" lines.  The fit and predict modes run the real
  * trainer-linear plugin through the registry (ORRERY_PLUGIN_PATH), with a
@@ -28,6 +33,7 @@
 
 #include "config/cfg.h"
 #include "core.h"
+#include "data/colmem.h"
 #include "data/csv_internal.h"
 #include "data/model_io.h"
 #include "data/table.h"
@@ -103,7 +109,7 @@ static struct orr_dataset *load(const char *path, double *secs)
 struct half {
     const char *path;
     off_t       from, to;
-    size_t      bytes;          /* of the table's memory to fault in      */
+    size_t      rows, cols;     /* of the table's memory to fault in      */
     int         failed;
 };
 
@@ -120,11 +126,21 @@ static void *floor_half(void *arg)
         h->failed = k <= 0;
         at += k > 0 ? k : 0;
     }
-    char *t = malloc(h->bytes);
+    /* The columns as the loader allocates them (orri_col_alloc), one
+     * write a page: what storing the parsed values costs at least. */
+    size_t bytes = h->rows * sizeof(double);
+    char **t = calloc(h->cols, sizeof *t);
     h->failed |= !t;
-    /* One write a page: what storing the parsed values costs at least. */
-    for (size_t i = 0; t && i < h->bytes; i += 4096)
-        t[i] = 1;
+    for (size_t c = 0; t && c < h->cols; c++) {
+        if (!(t[c] = orri_col_alloc(bytes))) {
+            h->failed = 1;
+            break;
+        }
+        for (size_t i = 0; i < bytes; i += 4096)
+            t[c][i] = 1;
+    }
+    for (size_t c = 0; t && c < h->cols; c++)
+        free(t[c]);
     free(t);
     free(buf);
     if (fd >= 0)
@@ -142,9 +158,8 @@ static int floor_time(const char *path, size_t rows, size_t cols)
         fprintf(stderr, "floor: cannot read %s\n", path);
         return 1;
     }
-    size_t table = rows * cols * sizeof(double);
-    struct half h[2] = {{path, 0, size / 2, table / 2, 0},
-                        {path, size / 2, size, table - table / 2, 0}};
+    struct half h[2] = {{path, 0, size / 2, rows / 2, cols, 0},
+                        {path, size / 2, size, rows - rows / 2, cols, 0}};
     pthread_t th;
     double t0 = now();
     if (pthread_create(&th, NULL, floor_half, &h[1]))
@@ -157,6 +172,8 @@ static int floor_time(const char *path, size_t rows, size_t cols)
 
 int main(int argc, char **argv)
 {
+    const char *huge = getenv("ORR_BENCH_HUGE");
+    orri_col_set_huge(huge && !strcmp(huge, "1"));
     if (argc >= 6 && !strcmp(argv[1], "gen"))
         return gen(argv[2], strtol(argv[3], NULL, 10),
                    strtol(argv[4], NULL, 10),

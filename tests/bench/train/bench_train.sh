@@ -10,7 +10,8 @@
 #    two CPUs; best of 3), with one parser, and with every byte through
 #    libcsv (the fast path off), against `wc -l` on the same file (best of
 #    3, in the same run) and pandas.read_csv (python3-pandas), all warm
-#    (the file is read once before), with max RSS (/usr/bin/time).  Set
+#    (the file is read once before), with max RSS (/usr/bin/time); and
+#    two parts with the column arrays on huge pages (ORR_BENCH_HUGE=1).  Set
 #    CSV_ONLY=1 to stop after this part, SKIP_PANDAS=1 to leave pandas out.
 # 2. Logistic regression on FIT_ROWS x 50 (default 1,000,000) with C = 1:
 #    trainer-linear (L-BFGS, 2 threads) against scikit-learn's
@@ -50,6 +51,12 @@ load_s=$(cut -d' ' -f1 two.txt | best)
 echo "wc -l                      $wc_s s (best of 3)"
 echo "orrery load, two parts     $load_s s (best of 3: $(cut -d' ' -f1 two.txt | tr '\n' ' '))  max RSS $(cut -d' ' -f2 two.txt | sort -n | tail -1) MiB"
 echo "ratio load / wc -l         $(echo "scale=2; $load_s / $wc_s" | bc)"
+# The same with the column arrays on transparent huge pages (off by
+# default: see core/data/colmem.h for why).
+for i in 1 2 3; do
+  ORR_BENCH_HUGE=1 "$drv" load big.csv | sed -n 's/^load_s //p'
+done > huge.txt
+echo "orrery load, huge pages    $(best < huge.txt) s (best of 3: $(tr '\n' ' ' < huge.txt))"
 # What any loader pays before parsing: reading the file and faulting in
 # the table's pages (rows x 51 doubles), on two threads.
 for i in 1 2 3; do
