@@ -34,11 +34,14 @@
  * large batch is one long burst of the writer's work, and a request
  * arriving at that core meanwhile waits for it: with 2048, p99 at a
  * third of the saturating load was 1.0-1.75 ms with logging on against
- * 0.7 ms off; with 128, 0.71-0.85 ms, the same requests/s at saturation
- * (tests/bench/serve; ~400 commits a second at 50,000 predictions/s). */
-#define BATCH_MAX 128
-/* ... and of about this many bytes of records at most: 128 64-row
- * requests are 2 MB, held by the writer's buffers and written before
+ * 0.7 ms off (session 3, payloads then inline in SQLite); 128 brought it
+ * to 0.71-0.85 ms.  With payloads in segment files a batch is lighter:
+ * 512 cut the writer's CPU per 1-row request from 4.2 to 3.1 us and its
+ * drops at saturation, p99 at half load 0.88 ms against 1.00 ms with 128
+ * in the same run (tests/bench/serve/bench_p99.sh). */
+#define BATCH_MAX 512
+/* ... and of about this many bytes of records at most: 256 64-row
+ * requests are 4 MB, held by the writer's buffers and written before
  * any of them is committed.  A batch cut by its bytes with more queued
  * is followed by the next at once, without lingering. */
 #define BATCH_BYTES (4u << 20)
