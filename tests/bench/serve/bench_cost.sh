@@ -14,29 +14,14 @@
 # depth 6), each with the prediction log off and on.
 #   RATE=30000 ROUNDS=2 bash tests/bench/serve/bench_cost.sh build
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-here=$root/tests/bench/serve
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
 rate=${RATE:-30000}
 rounds=${ROUNDS:-2}
-. "$root/scripts/services.sh"
 command -v perf >/dev/null ||
   { echo "bench_cost: needs perf (apt-get install linux-perf)" >&2; exit 1; }
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-export ORRERY_SITE= ORRERY_PLUGIN_PATH="$build/plugins" ORRERY_REPO="$root"
-cd "$tmp"
 "$build/orrery" run "$root/examples/quickstart/pipeline.lua" >/dev/null 2>&1
 "$build/orrery" run "$here/xgb.lua" >/dev/null 2>&1
-vals=$(awk 'BEGIN { for (c = 1; c <= 30; c++)
-  printf "%s%.4f", (c > 1 ? "," : ""), ((31 + c * 7) % 97) / 9.7 }')
-printf '{"inputs":[{"name":"input","shape":[1,30],"datatype":"FP64","data":[%s]}]}' \
-  "$vals" > body.json
+bench_body1 body.json
 
 # ticks PID NAME: CPU clock ticks of PID's threads called NAME
 ticks() {
@@ -52,24 +37,13 @@ ticks() {
 one() {   # one LABEL LOG(0|1) MODEL|floor
   local port model=${3%%@*}
   port=$(orr_free_port)
-  if [ "$2" = 0 ]; then
-    echo 'server = { log_sample = 0 }' > orrery.site.lua
-  else
-    rm -f orrery.site.lua
-  fi
+  bench_log "$2"
   if [ "$3" = floor ]; then
-    "$build/tests/bench/serve/bench_const_reply" "$port" 2 \
-      >server.out 2>server.err &
+    bench_up "$build/tests/bench/serve/bench_const_reply" "$port" 2
     model=x
   else
-    "$build/orrery" serve "models:/$3" --port "$port" --workers 2 \
-      >server.out 2>server.err &
+    bench_up "$build/orrery" serve "models:/$3" --port "$port" --workers 2
   fi
-  pid=$!
-  for _ in $(seq 1 400); do
-    grep -q '^listening on' server.out && break
-    sleep 0.05
-  done
   # The load runs 0.5 s of warm-up, then 6 s; perf reads 5 s within.
   "$build/tests/bench/serve/bench_loadgen" -r "$rate" -c 16 -d 6 -w 0.5 \
     -b body.json -H 'Content-Type: application/json' \
@@ -81,7 +55,7 @@ one() {   # one LABEL LOG(0|1) MODEL|floor
   perf stat -e task-clock,context-switches -p "$pid" -o stat.txt -- sleep 5
   w1=$(ticks "$pid" orrery-plog)
   wait "$lg" || true
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  bench_down
   local cpu cs hz
   cpu=$(awk '/task-clock/ { gsub(",", "", $1); print $1 }' stat.txt)
   cs=$(awk '/context-switches/ { gsub(",", "", $1); print $1 }' stat.txt)

@@ -19,57 +19,27 @@
 # scheduling noise, idle).
 #   DURATION=8 ROUNDS=2 bash tests/bench/serve/bench_p99.sh build
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-here=$root/tests/bench/serve
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
 dur=${DURATION:-8}
 rounds=${ROUNDS:-2}
-. "$root/scripts/services.sh"
-command -v wrk >/dev/null ||
-  { echo "bench_p99: needs wrk (bash scripts/deps.sh bench)" >&2; exit 1; }
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-export ORRERY_SITE= ORRERY_PLUGIN_PATH="$build/plugins" ORRERY_REPO="$root"
-cd "$tmp"
+bench_needs bench_p99 wrk
 "$build/orrery" run "$here/xgb.lua" >/dev/null 2>&1
 path=/v2/models/cancer_xgb/infer
-# The request v2.lua sends with ROWS=1, for bench_loadgen.
-vals=$(awk 'BEGIN { for (c = 1; c <= 30; c++)
-  printf "%s%.4f", (c > 1 ? "," : ""), ((31 + c * 7) % 97) / 9.7 }')
-printf '{"inputs":[{"name":"input","shape":[1,30],"datatype":"FP64","data":[%s]}]}' \
-  "$vals" > body.json
+bench_body1 body.json
 
 start() {   # start CONTENDER: serve it on a free port, set $url
   local port
   port=$(orr_free_port)
+  url=http://127.0.0.1:$port
   case $1 in
     orrery|orrery_nolog)
-      if [ "$1" = orrery_nolog ]; then
-        echo 'server = { log_sample = 0 }' > orrery.site.lua
-      else
-        rm -f orrery.site.lua
-      fi
-      "$build/orrery" serve models:/cancer_xgb@bench --port "$port" \
-        --workers 2 >server.out 2>server.err & ;;
+      bench_log "$([ "$1" = orrery ] && echo 1 || echo 0)"
+      bench_up "$build/orrery" serve models:/cancer_xgb@bench \
+        --port "$port" --workers 2 ;;
     floor)
-      "$build/tests/bench/serve/bench_const_reply" "$port" 2 \
-        >server.out 2>server.err & ;;
+      bench_up "$build/tests/bench/serve/bench_const_reply" "$port" 2 ;;
   esac
-  pid=$!
-  url=http://127.0.0.1:$port
-  for _ in $(seq 1 400); do
-    grep -q '^listening on' server.out && return 0
-    sleep 0.05
-  done
-  cat server.err >&2
-  exit 1
 }
-down() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 wrk1() {   # wrk1 CONNS SECONDS [VAR=VALUE...]: one 1-row run's summary
   local c=$1 d=$2
   shift 2
@@ -151,7 +121,7 @@ for round in $(seq 1 "$rounds"); do
              -d "$dur" -b body.json -H 'Content-Type: application/json' \
              "$url$path" || true)
     echo "round $round $c open   $line" | tee -a results.txt
-    down
+    bench_down
   done
 done
 

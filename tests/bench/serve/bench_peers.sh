@@ -16,25 +16,10 @@
 # Needs wrk, python3-xgboost, python3-fastapi, uvicorn, gunicorn,
 # python3-flask (Debian; `bash scripts/deps.sh bench` installs them).
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-here=$root/tests/bench/serve
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
 dur=${DURATION:-8s}
 rounds=${ROUNDS:-2}
-. "$root/scripts/services.sh"
-for c in wrk uvicorn gunicorn; do
-  command -v "$c" >/dev/null ||
-    { echo "bench_peers: needs $c (bash scripts/deps.sh bench)" >&2; exit 1; }
-done
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-export ORRERY_SITE= ORRERY_PLUGIN_PATH="$build/plugins" ORRERY_REPO="$root"
-cd "$tmp"
+bench_needs bench_peers wrk uvicorn gunicorn
 "$build/orrery" run "$here/xgb.lua" >/dev/null 2>&1
 # The registered artifact is a manifest naming model.json by digest.
 blob() { echo ".orrery/blobs/sha256/${1:0:2}/$1"; }
@@ -61,17 +46,12 @@ up() {
   cat "$tmp/server.err" >&2
   exit 1
 }
-down() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 
 start() {   # start CONTENDER
   port=$(orr_free_port)
   case $1 in
     orrery|orrery_nolog)
-      if [ "$1" = orrery_nolog ]; then
-        echo 'server = { log_sample = 0 }' > orrery.site.lua
-      else
-        rm -f orrery.site.lua
-      fi
+      bench_log "$([ "$1" = orrery ] && echo 1 || echo 0)"
       up "$build/orrery" serve models:/cancer_xgb@bench --port "$port" \
         --workers 2 ;;
     fastapi1)
@@ -117,7 +97,7 @@ for round in $(seq 1 "$rounds"); do
       curl -s "$url/metrics" | awk '/^orrery_predictions_(logged|dropped)_total/ {
         printf "   %s %s", $1, $2 } END { print "" }'
     fi
-    down
+    bench_down
   done
 done
 
