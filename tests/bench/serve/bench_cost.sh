@@ -12,6 +12,8 @@
 # Contenders, ROUNDS rounds (default 2): the HTTP floor (bench_const_reply),
 # the quickstart's linear model and the issue's XGBoost model (100 trees,
 # depth 6), each with the prediction log off and on.
+# BIN64=1: 64-row requests in the binary tensor extension instead (the
+# prediction log's heaviest case; use a lower RATE, e.g. 10000).
 #   RATE=30000 ROUNDS=2 bash tests/bench/serve/bench_cost.sh build
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
@@ -21,7 +23,14 @@ command -v perf >/dev/null ||
   { echo "bench_cost: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 "$build/orrery" run "$root/examples/quickstart/pipeline.lua" >/dev/null 2>&1
 "$build/orrery" run "$here/xgb.lua" >/dev/null 2>&1
-bench_body1 body.json
+if [ -n "${BIN64:-}" ]; then
+  hdr=$(bench_body_bin64 body.bin)
+  load_args=(-b body.bin -H 'Content-Type: application/octet-stream'
+             -H "Inference-Header-Content-Length: $hdr")
+else
+  bench_body1 body.json
+  load_args=(-b body.json -H 'Content-Type: application/json')
+fi
 
 # ticks PID NAME: CPU clock ticks of PID's threads called NAME
 ticks() {
@@ -46,7 +55,7 @@ one() {   # one LABEL LOG(0|1) MODEL|floor
   fi
   # The load runs 0.5 s of warm-up, then 6 s; perf reads 5 s within.
   "$build/tests/bench/serve/bench_loadgen" -r "$rate" -c 16 -d 6 -w 0.5 \
-    -b body.json -H 'Content-Type: application/json' \
+    "${load_args[@]}" \
     "http://127.0.0.1:$port/v2/models/$model/infer" > load.txt &
   local lg=$!
   sleep 1

@@ -40,6 +40,23 @@ bench_body1() {
     "$vals" > "$1"
 }
 
+# bench_body_bin64 FILE: the 64-row request v2bin.lua sends, in the binary
+# tensor extension; prints the JSON header's length (the value of
+# Inference-Header-Content-Length).
+bench_body_bin64() {
+  /usr/bin/python3 - "$1" <<'PY'
+import struct, sys
+rows, n = 64, 64 * 30
+vals = [float('%.4f' % (((r * 31 + c * 7) % 97) / 9.7))
+        for r in range(1, rows + 1) for c in range(1, 31)]
+hdr = ('{"inputs":[{"name":"input","shape":[%d,30],"datatype":"FP64",'
+       '"parameters":{"binary_data_size":%d}}],"outputs":[{"name":"output",'
+       '"parameters":{"binary_data":true}}]}' % (rows, n * 8)).encode()
+open(sys.argv[1], 'wb').write(hdr + struct.pack('<%dd' % n, *vals))
+print(len(hdr))
+PY
+}
+
 # bench_log ON: the prediction log on (1, the default) or off (0) for the
 # servers started next (site server.log_sample).
 bench_log() {
