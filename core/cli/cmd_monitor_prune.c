@@ -9,8 +9,8 @@
 
 #include "cli/cli.h"
 #include "core.h"
-#include "meta/meta_internal.h"
 #include "meta/predictions.h"
+#include "util/clock.h"
 #include "util/duration.h"
 
 #define CMD "monitor prune"
@@ -101,7 +101,7 @@ int orri_cmd_monitor_prune(int argc, char **argv,
     struct orr_meta *m = NULL;
     struct orr_core_options copt = {.site_path = g->site_path};
     struct orri_prune_report r;
-    int64_t before = orri_meta_now_ms() - older;
+    int64_t before = orri_now_ms() - older;
     int rc = orr_core_open(&core, &copt, &e);
     if (!rc)
         rc = orr_core_meta(core, &m, &e);

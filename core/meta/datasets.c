@@ -52,7 +52,7 @@ static int add_locked(struct orr_meta *m, const char *name,
         *is_new = 0;
         return ORR_OK;
     }
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(m->db,
         "INSERT INTO artifacts (digest, size, kind, name, created_ms)"

@@ -40,7 +40,7 @@ int orri_deployment_begin(struct orr_meta *m, const char *model,
         bind_opt(st, 3, alias);
         bind_opt(st, 4, server);
         bind_opt(st, 5, url);
-        sqlite3_bind_int64(st, 6, orri_meta_now_ms());
+        sqlite3_bind_int64(st, 6, orri_now_ms());
         src = sqlite3_step(st);
     }
     if (src != SQLITE_DONE)
@@ -67,7 +67,7 @@ int orri_deployment_end(struct orr_meta *m, int64_t id, const char *status,
     if (src == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, orri_meta_now_ms());
+        sqlite3_bind_int64(st, 3, orri_now_ms());
         src = sqlite3_step(st);
     }
     if (src != SQLITE_DONE)

@@ -128,7 +128,7 @@ static void cancel_rows(struct orr_meta *m, const char *table,
         sqlite3_finalize(st);
         return;
     }
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_int64(st, 2, ids[i]);
@@ -160,7 +160,7 @@ static void on_signal_locked(int sig)
 
 static void tick_locked(void)
 {
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     for (struct orri_flusher *f = head; f; f = f->next) {
         struct orr_meta *m = f->m;
         /* The logging thread commits on its own while it logs; do not

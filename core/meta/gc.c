@@ -157,7 +157,7 @@ ORR_API int orr_gc_run(struct orr_meta *m, struct orr_instance *storage,
                         "storage instance");
     int64_t grace = opt->grace_ms < 0 ? ORR_GC_GRACE_DEFAULT_MS
                                       : opt->grace_ms;
-    int64_t now = opt->now_ms ? opt->now_ms : orri_meta_now_ms();
+    int64_t now = opt->now_ms ? opt->now_ms : orri_now_ms();
     int64_t cutoff = grace == 0 ? INT64_MAX : now - grace;
     struct listing l = {0};
     int rc = orr_storage_list(storage, "", collect, &l, e);

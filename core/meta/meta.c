@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "meta/meta_internal.h"
@@ -99,13 +98,6 @@ static const char *const sql[ORRI_ST_COUNT] = {
 };
 
 /* ---- helpers shared with schema.c and metrics.c ----------------------- */
-
-int64_t orri_meta_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int orri_meta_sqlfail(struct orr_meta *m, int rc, struct orr_error *e,
                       const char *what)
@@ -405,7 +397,7 @@ ORR_API int orr_meta_open(struct orr_meta **out, const char *db_path,
             goto fail;
         }
     }
-    m->last_commit_ms = orri_meta_now_ms();
+    m->last_commit_ms = orri_now_ms();
     rc = orri_meta_attach(m, e);
     if (rc)
         goto fail;
@@ -520,7 +512,7 @@ ORR_API int orr_meta_run_begin(struct orr_meta *m,
     sqlite3_bind_text(st, 4, spec->script_hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, hostname, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, orri_meta_now_ms());
+    sqlite3_bind_int64(st, 7, orri_now_ms());
     if (spec->git_commit && spec->git_commit[0]) {
         sqlite3_bind_text(st, 8, spec->git_commit, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 9, spec->git_dirty != 0);
@@ -553,7 +545,7 @@ static int finish_row(struct orr_meta *m, enum orri_stmt id, int64_t rowid,
     if (status == ORR_RUN_RUNNING)
         sqlite3_bind_null(st, 3);
     else
-        sqlite3_bind_int64(st, 3, orri_meta_now_ms());
+        sqlite3_bind_int64(st, 3, orri_now_ms());
     int rc = orri_meta_exec(m, id, e, what);
     if (!rc && sqlite3_changes(m->db) == 0)
         rc = orr_fail(e, ORR_ENOTFOUND, "%s: no such row in %s", what,
@@ -590,7 +582,7 @@ ORR_API int orr_meta_step_begin(struct orr_meta *m, const char *run_id,
         sqlite3_stmt *st = m->st[ORRI_ST_STEP_INSERT];
         sqlite3_bind_int64(st, 1, rowid);
         sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, orri_meta_now_ms());
+        sqlite3_bind_int64(st, 3, orri_now_ms());
         rc = orri_meta_exec(m, ORRI_ST_STEP_INSERT, e, "recording a step");
     }
     if (!rc) {
@@ -666,7 +658,7 @@ static int artifact_locked(struct orr_meta *m, int64_t step_id,
                            uint64_t size, const char *kind, const char *name,
                            struct orr_error *e)
 {
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     sqlite3_stmt *st = m->st[ORRI_ST_ARTIFACT_INSERT];
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)size);

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "meta/meta.h"
+#include "util/clock.h"
 
 /* Statements prepared once at open.  Order matches orri_meta_sql[]. */
 enum orri_stmt {
@@ -126,9 +127,6 @@ struct orr_meta {
      * commits, signals) and the runs/steps it has open. */
     struct orri_flusher  *flusher;
 };
-
-/* Unix time in milliseconds. */
-int64_t orri_meta_now_ms(void);
 
 /* Fill `e` for the SQLite result `rc` as "<what>: <sqlite message>" with
  * the matching status (ECORRUPT, EBUSY, EPERM, ...); returns the status. */

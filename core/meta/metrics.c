@@ -193,7 +193,7 @@ ORR_API int orr_meta_log_metric(struct orr_meta *m, const char *run_id,
                       key);
         goto out;
     }
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     s->pts[s->n++] = (struct orri_point){step, now, value};
     m->pending++;
     /* now < last: the clock went back; commit rather than wait for it. */
@@ -323,7 +323,7 @@ static int write_series(struct orr_meta *m, struct orri_series *s,
 int orri_meta_flush_locked(struct orr_meta *m, struct orr_error *e)
 {
     if (m->pending == 0) {
-        m->last_commit_ms = orri_meta_now_ms();
+        m->last_commit_ms = orri_now_ms();
         return ORR_OK;
     }
     int rc = orri_meta_begin(m, e);
@@ -357,7 +357,7 @@ int orri_meta_flush_locked(struct orr_meta *m, struct orr_error *e)
     if (m->n_series > SERIES_KEEP)
         drop_series(m);
     m->pending = 0;
-    m->last_commit_ms = orri_meta_now_ms();
+    m->last_commit_ms = orri_now_ms();
     return ORR_OK;
 }
 

@@ -218,7 +218,7 @@ int orri_predictions_prune(struct orr_meta *m, int64_t before_ms,
                                           strerror(errno));
     struct names keep = {0};
     rc = referenced(m, before_ms, model, &keep, e);
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     struct dirent *de;
     while (!rc && (de = readdir(d))) {
         const char *name = de->d_name;

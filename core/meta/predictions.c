@@ -672,7 +672,7 @@ static int put_locked(struct orr_meta *m, const struct orri_label_row *rows,
         "SELECT EXISTS (SELECT 1 FROM predictions WHERE request_id = ?1"
         " AND (coalesce(?2, '') = '' OR model = ?2))";
     sqlite3_stmt *si = NULL, *sm = NULL;
-    int64_t now = orri_meta_now_ms(), hits = 0;
+    int64_t now = orri_now_ms(), hits = 0;
     struct idset set = {0};
     unsigned char *hit = NULL;
     size_t pending = 0;

@@ -522,7 +522,7 @@ static int alias_set_locked(struct orr_meta *m, int64_t mid,
                             const char *alias, int64_t vid, int64_t version,
                             const char *reason, struct orr_error *e)
 {
-    int64_t old_vid = 0, old_v = 0, now = orri_meta_now_ms();
+    int64_t old_vid = 0, old_v = 0, now = orri_now_ms();
     int found = 0;
     int rc = alias_get(m, mid, alias, &old_vid, &old_v, &found, e);
     if (rc || (found && old_vid == vid))
@@ -586,7 +586,7 @@ static int register_locked(struct orr_meta *m,
                            int64_t *version, struct orr_error *e)
 {
     int64_t run = 0, art = 0, mid = 0, v = 0, vid = 0;
-    int64_t now = orri_meta_now_ms();
+    int64_t now = orri_now_ms();
     int rc = ORR_OK;
     if (s->run_id && *s->run_id)
         rc = orri_reg_find_run(m, s->run_id, &run, NULL, e);
@@ -1185,7 +1185,7 @@ static int alias_delete_locked(struct orr_meta *m, int64_t mid,
                       NULL, e, mid, alias);
     if (!rc)
         rc = record_event(m, mid, alias, old_v, 0, reason,
-                          orri_meta_now_ms(), e);
+                          orri_now_ms(), e);
     return rc;
 }
 
@@ -1287,7 +1287,7 @@ static int delete_locked(struct orr_meta *m, const char *name,
     if (!rc)
         rc = exec_fmt(m, "UPDATE registered_models SET updated_ms = ?2"
                       " WHERE id = ?1", "ii", "updating a model", NULL,
-                      NULL, e, mid, orri_meta_now_ms());
+                      NULL, e, mid, orri_now_ms());
     return rc;
 }
 

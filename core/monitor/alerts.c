@@ -40,7 +40,7 @@ int orri_mon_alert_raise(sqlite3 *db, const char *model, const char *version,
         sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
         if (details_json)
             sqlite3_bind_text(st, 5, details_json, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, orri_mon_now_ms());
+        sqlite3_bind_int64(st, 6, orri_now_ms());
         sqlite3_bind_text(st, 7, dedup_key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, window_id);
         src = sqlite3_step(st);
@@ -169,7 +169,7 @@ int orri_monitor_deliver_alerts(struct orr_core *core, int max,
             sqlite3_bind_text(su, 2, err, -1, SQLITE_STATIC);
         else
             sqlite3_bind_null(su, 2);
-        sqlite3_bind_int64(su, 3, orri_mon_now_ms());
+        sqlite3_bind_int64(su, 3, orri_now_ms());
         src = sqlite3_step(su);
         sqlite3_reset(su);
         if (src != SQLITE_DONE)

@@ -17,6 +17,8 @@
 #include <orrery/monitor.h>
 #include <orrery/status.h>
 
+#include "util/clock.h"
+
 struct orr_core;
 struct orr_dataset;
 struct orr_instance;
@@ -29,7 +31,6 @@ int  orri_mon_db_open(struct orr_core *core, sqlite3 **out,
 void orri_mon_db_close(sqlite3 *db);            /* NULL ok                */
 int  orri_mon_sqlfail(sqlite3 *db, int rc, struct orr_error *e,
                       const char *doing);
-int64_t orri_mon_now_ms(void);
 
 /* The profile artifact of a version: *digest gets "" when none. */
 int orri_mon_profile_digest(sqlite3 *db, const char *model, int64_t version,

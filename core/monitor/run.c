@@ -506,7 +506,7 @@ static int store_window(sqlite3 *db, const struct orri_monitor_result *r,
         sqlite3_bind_text(sw, 8, r->status, -1, SQLITE_STATIC);
         if (r->message[0])
             sqlite3_bind_text(sw, 9, r->message, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(sw, 10, orri_mon_now_ms());
+        sqlite3_bind_int64(sw, 10, orri_now_ms());
         src = sqlite3_step(sw);
         if (src == SQLITE_DONE)
             src = SQLITE_OK;
@@ -638,7 +638,7 @@ static int raise_alerts(sqlite3 *db, struct orri_monitor_result *r,
  * second goes. */
 static void phase(const char *what, int64_t *t)
 {
-    int64_t now = orri_mon_now_ms();
+    int64_t now = orri_now_ms();
     orr_log(ORR_LOG_DEBUG, "monitor", "%s: %lld ms", what,
             (long long)(now - *t));
     *t = now;
@@ -704,7 +704,7 @@ int orri_monitor_run(struct orr_core *core, const char *model,
     const char *name = !strncmp(model, "models:/", 8) ? model + 8 : model;
     int fixed = strpbrk(name, "/@") != NULL;
     int64_t count = 0, span = 0;
-    int64_t now = o->now_ms ? o->now_ms : orri_mon_now_ms();
+    int64_t now = o->now_ms ? o->now_ms : orri_now_ms();
     struct orr_meta *m = NULL;
     sqlite3 *db = NULL;
     struct orri_mon_rows w = {0};
@@ -737,7 +737,7 @@ int orri_monitor_run(struct orr_core *core, const char *model,
     if (fixed)
         snprintf(r->version, sizeof r->version, "%lld",
                  (long long)v.version);
-    int64_t tph = orri_mon_now_ms();
+    int64_t tph = orri_now_ms();
     rc = orri_mon_window_load(db, r->model, fixed ? r->version : NULL, 0,
                               count, span, now, &w, e);
     if (rc)

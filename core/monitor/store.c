@@ -3,20 +3,12 @@
  * database, and the profile link of model versions.
  */
 #include <string.h>
-#include <time.h>
 
 #include "core.h"
 #include "monitor/internal.h"
 #include "util/error.h"
 
 #define BUSY_TIMEOUT_MS 10000
-
-int64_t orri_mon_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int orri_mon_sqlfail(sqlite3 *db, int rc, struct orr_error *e,
                      const char *doing)

@@ -22,6 +22,7 @@
 #include "meta/predictions.h"
 #include "config/cfg.h"
 #include "config/site.h"
+#include "util/clock.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -463,9 +464,7 @@ ORR_API int orr_serve_poll(struct orr_serve *s, int *switched,
 
 static void retention_tick(struct orr_serve *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = orri_now_ms();
     if (!s->retention_ms || now < s->next_prune_ms)
         return;
     int64_t every = s->retention_ms / 4;
