@@ -285,6 +285,9 @@ struct orri_pred_scratch {
      * store): preparing it per batch was a tenth of the log writer's
      * CPU.  Finalized with the scratch, which goes before the store. */
     sqlite3_stmt                      *insert;
+    /* orri_predictions_commit's chunk INSERT (with `seg_layout`), the
+     * same way. */
+    sqlite3_stmt                      *commit;
 };
 
 const char *orri_pred_scratch_seg_error(struct orri_pred_scratch *sc)
@@ -306,6 +309,7 @@ void orri_pred_scratch_free(struct orri_pred_scratch *sc)
     free(sc->done);
     orri_pseg_writer_free(sc->seg);
     sqlite3_finalize(sc->insert);
+    sqlite3_finalize(sc->commit);
     free(sc);
 }
 
@@ -590,6 +594,166 @@ int orri_predictions_write(struct orr_meta *m,
         rc = orri_meta_commit(m, e);
 out:
     pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* ---- chunks laid out by their writer (schema migration 9) -------------- */
+
+/* Check chunk `c` (number `i` of the call) before anything is written: a
+ * window refuses a malformed chunk whole, and misses predictions whose
+ * time is outside [ts_min, ts_max].  ORR_EINVAL saying what is wrong. */
+static int check_chunk(const struct orri_chunk_row *c, size_t i,
+                       struct orr_error *e)
+{
+    char why[200] = "";
+    const unsigned char *ids = c->ids;
+    uint64_t total = 0, width = (uint64_t)c->in_cols + c->out_cols;
+    size_t strings = 0;
+    if (!c->n || c->n > INT32_MAX) {
+        snprintf(why, sizeof why, "%zu predictions (1 to %d)", c->n,
+                 INT32_MAX);
+    } else if (!c->in_cols || c->in_cols > INT32_MAX ||
+               c->out_cols > INT32_MAX) {
+        snprintf(why, sizeof why, "%zu input and %zu output columns (at "
+                 "least one input column)", c->in_cols, c->out_cols);
+    } else if (!ids || !c->ids_len || !c->ts || !c->latency || !c->rows) {
+        snprintf(why, sizeof why, "a column (ids, ts, latency, rows) "
+                 "missing");
+    } else if (!orri_pseg_name_ok(c->segment)) {
+        snprintf(why, sizeof why, "segment name '%.80s' refused (a plain "
+                 "file name of predictions/)",
+                 c->segment ? c->segment : "(none)");
+    } else if (c->seg_layout != 0 && c->seg_layout != 1) {
+        snprintf(why, sizeof why, "segment layout %d unknown (0 or 1)",
+                 c->seg_layout);
+    } else if (c->seg_offset < 0 || c->ts_min > c->ts_max) {
+        snprintf(why, sizeof why, "segment offset %lld, times [%lld, "
+                 "%lld]", (long long)c->seg_offset, (long long)c->ts_min,
+                 (long long)c->ts_max);
+    }
+    for (size_t k = 0; !why[0] && k < c->ids_len; k++)
+        strings += !ids[k];
+    if (!why[0] && (ids[c->ids_len - 1] || strings != c->n))
+        snprintf(why, sizeof why, "%zu request ids for %zu predictions "
+                 "(each NUL-terminated)", strings, c->n);
+    const unsigned char *rw = c->rows, *ts = c->ts;
+    for (size_t k = 0; !why[0] && k < c->n; k++) {
+        int64_t nr = orri_i64_from_le(rw + 8 * k);
+        int64_t t = orri_i64_from_le(ts + 8 * k);
+        if (nr <= 0 || (uint64_t)nr > (UINT64_MAX >> 1) / 8 / width - total)
+            snprintf(why, sizeof why, "prediction %zu of %lld rows", k,
+                     (long long)nr);
+        else if (t < c->ts_min || t > c->ts_max)
+            snprintf(why, sizeof why, "prediction %zu at %lld, outside "
+                     "[ts_min %lld, ts_max %lld]", k, (long long)t,
+                     (long long)c->ts_min, (long long)c->ts_max);
+        else
+            total += (uint64_t)nr;
+    }
+    if (!why[0] && (c->seg_bytes < 0 ||
+                    (uint64_t)c->seg_bytes != total * width * 8))
+        snprintf(why, sizeof why, "seg_bytes %lld, not the %llu bytes of "
+                 "its %llu rows of %zu + %zu doubles", (long long)c->seg_bytes,
+                 (unsigned long long)(total * width * 8),
+                 (unsigned long long)total, c->in_cols, c->out_cols);
+    if (!why[0])
+        return ORR_OK;
+    return orr_fail(e, ORR_EINVAL, "logging predictions: chunk %zu (model "
+                    "'%.80s'): %s; nothing written", i,
+                    c->model ? c->model : "", why);
+}
+
+/* Insert chunk `c` (lock held, transaction open). */
+static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
+                        const struct orri_chunk_row *c, struct orr_error *e)
+{
+    size_t n8 = 8 * c->n;
+    bind_text(st, 1, c->model ? c->model : "");
+    bind_text(st, 2, c->version ? c->version : "");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)c->n);
+    sqlite3_bind_int64(st, 4, c->ts_min);
+    sqlite3_bind_int64(st, 5, c->ts_max);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->in_cols);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)c->out_cols);
+    sqlite3_bind_blob64(st, 8, c->ids, c->ids_len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 9, c->ts, n8, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 10, c->latency, n8, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 11, c->rows, n8, SQLITE_STATIC);
+    /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
+    sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
+    sqlite3_bind_null(st, 13);
+    sqlite3_bind_text(st, 14, c->segment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 15, c->seg_offset);
+    sqlite3_bind_int64(st, 16, c->seg_bytes);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)c->seg_check);
+    /* Layout 0 is NULL, as orri_predictions_write leaves it: one
+     * spelling per layout. */
+    if (c->seg_layout)
+        sqlite3_bind_int(st, 18, c->seg_layout);
+    else
+        sqlite3_bind_null(st, 18);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+        return orri_meta_sqlfail(m, src, e, "logging predictions");
+    return ORR_OK;
+}
+
+int orri_predictions_commit(struct orr_meta *m,
+                            const struct orri_chunk_row *chunks,
+                            size_t n_chunks,
+                            const struct orri_prediction_row *rows,
+                            size_t n_rows,
+                            struct orri_pred_scratch **scratch,
+                            struct orr_error *e)
+{
+    static const char qc[] =
+        "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
+        " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
+        " inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
+        " seg_layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?)";
+    if (!n_chunks && !n_rows)
+        return ORR_OK;
+    for (size_t c = 0; c < n_chunks; c++) {
+        int rc = check_chunk(&chunks[c], c, e);
+        if (rc)
+            return rc;
+    }
+    struct orri_pred_scratch *local = NULL;
+    struct orri_pred_scratch **scp = scratch ? scratch : &local;
+    struct orri_pred_scratch *sc = *scp;
+    if (!sc && !(sc = *scp = calloc(1, sizeof *sc)))
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    const struct orri_prediction_row **g = NULL;
+    if (n_rows && !(g = malloc(n_rows * sizeof *g))) {
+        orri_pred_scratch_free(local);
+        return orr_fail(e, ORR_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_rows; i++)
+        g[i] = &rows[i];
+    pthread_mutex_lock(&m->lock);
+    int rc = orri_meta_begin(m, e);
+    if (rc)
+        goto out;
+    if (n_rows)
+        rc = insert_rows(m, g, n_rows, e);
+    int src = SQLITE_OK;
+    if (!rc && n_chunks && !sc->commit)
+        src = sqlite3_prepare_v3(m->db, qc, -1, SQLITE_PREPARE_PERSISTENT,
+                                 &sc->commit, NULL);
+    if (src != SQLITE_OK)
+        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
+    for (size_t c = 0; !rc && c < n_chunks; c++)
+        rc = commit_chunk(m, sc->commit, &chunks[c], e);
+    if (rc)
+        orri_meta_rollback(m);
+    else
+        rc = orri_meta_commit(m, e);
+out:
+    pthread_mutex_unlock(&m->lock);
+    free(g);
+    orri_pred_scratch_free(local);
     return rc;
 }
 

@@ -1,6 +1,6 @@
 /*
- * meta/predictions.h - the prediction log (schema migrations 4, 6, 7
- * and 8): what servers answered, written in batches by core/serve's
+ * meta/predictions.h - the prediction log (schema migrations 4, 6, 7,
+ * 8 and 9): what servers answered, written in batches by core/serve's
  * writer thread, and ground-truth labels posted later by request id.
  *
  * Predictions are written in chunks (`prediction_chunks`, migration 7):
@@ -15,8 +15,14 @@
  * are committed; `inputs` is then X'' and `outputs` NULL, the small
  * columns stay inline (label matching reads no file).  A store without a
  * file, or a writer whose segment cannot be written, keeps the payload
- * inline as in migration 7.  Nothing deletes logged predictions, hence
- * no segment either.  The `predictions` table keeps
+ * inline as in migration 7.  Since migration 9 `seg_layout` says how
+ * the segment bytes are ordered: NULL (0) inputs of all, then outputs
+ * of all (orri_predictions_write); 1 record by record, each
+ * prediction's inputs then outputs, as the serving threads' lanes hold
+ * them (orri_predictions_commit, written by serve/plog.c through
+ * orri_pseg_stream_write), its checksum the fold of the records'.
+ * Retention (orri_predictions_prune) deletes old chunks and the
+ * segment files nothing names any more.  The `predictions` table keeps
  * the rows logged before (binary since migration 6, JSON text before:
  * orri_predictions_decode) and the rows a chunk cannot hold (JSON text;
  * outputs of another row count than the inputs); readers read both.
@@ -79,6 +85,52 @@ int orri_predictions_write(struct orr_meta *m,
 const char *orri_pred_scratch_seg_error(struct orri_pred_scratch *sc);
 /* Closes the scratch's segment file.  NULL ok. */
 void orri_pred_scratch_free(struct orri_pred_scratch *sc);
+
+/* A chunk laid out by its writer (serve/plog.c), its payload already in
+ * segment file `segment` (psegment.h) at `seg_offset`, `seg_bytes`
+ * long, in layout `seg_layout` (schema migration 9): 0 - the inputs of
+ * all its predictions, then their outputs, `seg_check` the checksum of
+ * those bytes (as orri_predictions_write writes); 1 - prediction by
+ * prediction, each its inputs then its outputs, `seg_check` their
+ * fold (orri_pseg_fold).  The small columns as stored: `ids` the n
+ * request ids, each NUL-terminated, one after the other (`ids_len`
+ * bytes in all); `ts`, `latency` and `rows` n little-endian int64
+ * each. */
+struct orri_chunk_row {
+    const char *model;
+    const char *version;
+    size_t      n;
+    int64_t     ts_min, ts_max;
+    size_t      in_cols, out_cols;     /* out_cols 0: no outputs          */
+    const void *ids;
+    size_t      ids_len;
+    const void *ts, *latency, *rows;
+    const char *segment;
+    int64_t     seg_offset, seg_bytes;
+    uint64_t    seg_check;
+    int         seg_layout;
+};
+
+/* In one transaction (all or none): the `n_rows` rows, as legacy rows of
+ * `predictions` (what a chunk cannot hold; `in` set: binary), and the
+ * `n_chunks` chunks.  The chunk INSERT is prepared once per scratch
+ * (orri_predictions_write's; `scratch` NULL: a statement for this call
+ * only).  Layout 0 is stored as NULL, as orri_predictions_write stores
+ * it.  Each chunk is checked first, since a window refuses a malformed
+ * chunk whole: n in 1..INT32_MAX, in_cols > 0, its columns present,
+ * `ids` exactly n NUL-terminated strings, every row count > 0, every
+ * time within [ts_min, ts_max], a segment name orri_pseg_name_ok
+ * accepts, seg_offset >= 0, seg_layout 0 or 1, and seg_bytes ==
+ * sum(rows) * (in_cols + out_cols) * 8: otherwise ORR_EINVAL naming
+ * the chunk and what is wrong, nothing written.  The payload itself is
+ * not read (its checksum is the reader's to check). */
+int orri_predictions_commit(struct orr_meta *m,
+                            const struct orri_chunk_row *chunks,
+                            size_t n_chunks,
+                            const struct orri_prediction_row *rows,
+                            size_t n_rows,
+                            struct orri_pred_scratch **scratch,
+                            struct orr_error *e);
 
 /* Store the label (JSON text) of request `request_id` for `model` (NULL:
  * any model).  The label is kept even when no prediction is logged under

@@ -264,7 +264,17 @@ struct orri_pseg_writer {
     unsigned char *stage;       /* STAGE bytes, DIRECT_ALIGN-aligned      */
     size_t         staged;
     int64_t        pos;         /* file offset of stage[0]                */
+    int            mode;        /* MODE_*: fixed by the first call        */
+    uint64_t       base;        /* stream mode: the stream position at
+                                 * offset 0 of the file open             */
 };
+
+/* A writer appends batches (reserve/writev/put/end) or mirrors a
+ * stream (orri_pseg_stream_write), never both: their offsets mean
+ * different things. */
+#define MODE_NONE   0
+#define MODE_BATCH  1
+#define MODE_STREAM 2
 
 /* Sequence numbers of the files of this process: two writers of one
  * process in the same millisecond still get distinct names. */
@@ -366,6 +376,10 @@ int orri_pseg_reserve(struct orri_pseg_writer *w, size_t len,
                                              : ORRI_PSEG_LIMIT;
     size_t dmin = orri_pseg_test_direct_min > 0
                 ? (size_t)orri_pseg_test_direct_min : DIRECT_MIN;
+    if (w->mode == MODE_STREAM)
+        return orr_fail(e, ORR_EINVAL, "prediction segment writer of %s: "
+                        "a stream writer cannot append batches", w->dir);
+    w->mode = MODE_BATCH;
     w->in_direct = 0;
     if (w->fd >= 0 && w->off > 0 && (uint64_t)w->off + len >
                                     (uint64_t)limit)
@@ -498,6 +512,108 @@ int orri_pseg_append(struct orri_pseg_writer *w, const void *data,
     return rc ? rc : orri_pseg_end(w, e);
 }
 
+/* ---- stream mode (chunks of layout 1) ----------------------------------- */
+
+/* The ring's bytes of stream range [a, b) (b - a <= size) to file offset
+ * a - w->base through `fd`: one pwritev() of one piece, or two where the
+ * ring wraps, again from where a short write stopped (with O_DIRECT a
+ * short write must end on a block: the rest would be misaligned).
+ * -1 with *err set on failure. */
+static int ring_write(const struct orri_pseg_writer *w, int fd, int direct,
+                      const unsigned char *ring, size_t size, uint64_t a,
+                      uint64_t b, int *err)
+{
+    while (a < b) {
+        size_t at = (size_t)(a % size), len = (size_t)(b - a);
+        size_t first = size - at < len ? size - at : len;
+        struct iovec iov[2] = {
+            {(void *)(uintptr_t)(ring + at), first},
+            {(void *)(uintptr_t)ring, len - first}};
+        ssize_t k = pwritev(fd, iov, len > first ? 2 : 1,
+                            (off_t)(a - w->base));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || (direct && (size_t)k % ORRI_PSEG_ALIGN)) {
+            *err = k < 0 ? errno : EIO;
+            return -1;
+        }
+        a += (uint64_t)k;
+    }
+    return 0;
+}
+
+int orri_pseg_stream_write(struct orri_pseg_writer *w,
+                           const unsigned char *ring, size_t size,
+                           uint64_t from, uint64_t to, const char **name,
+                           int64_t *offset, struct orr_error *e)
+{
+    *name = NULL;
+    *offset = 0;
+    if (w->mode == MODE_BATCH)
+        return orr_fail(e, ORR_EINVAL, "prediction segment writer of %s: "
+                        "a batch writer cannot mirror a stream", w->dir);
+    uint64_t a = from / ORRI_PSEG_ALIGN * ORRI_PSEG_ALIGN;
+    if (!ring || !size || size % ORRI_PSEG_ALIGN ||
+        (uintptr_t)ring % ORRI_PSEG_ALIGN || from > to || to - a > size)
+        return orr_fail(e, ORR_EINVAL, "prediction segment stream: range "
+                        "[%" PRIu64 ", %" PRIu64 ") of a ring of %zu bytes"
+                        " (the ring %d-aligned and a multiple of it, the "
+                        "range from its block's start within the ring)",
+                        from, to, size, ORRI_PSEG_ALIGN);
+    if (w->fd >= 0 && from < w->base + (uint64_t)w->off)
+        return orr_fail(e, ORR_EINVAL, "prediction segment stream: range "
+                        "[%" PRIu64 ", %" PRIu64 ") goes back before %"
+                        PRIu64 ", already written to %s/%s", from, to,
+                        w->base + (uint64_t)w->off, w->dir, w->name);
+    w->mode = MODE_STREAM;
+    int64_t limit = orri_pseg_test_limit > 0 ? orri_pseg_test_limit
+                                             : ORRI_PSEG_LIMIT;
+    if (w->fd >= 0 && w->off > 0 && to - w->base > (uint64_t)limit)
+        close_file(w);
+    if (w->fd < 0) {
+        int rc = open_new(w, e);
+        if (rc)
+            return rc;
+        w->base = a;
+    }
+    int err = 0;
+    if (w->direct && w->dfd >= 0) {
+        uint64_t b = (to + ORRI_PSEG_ALIGN - 1) / ORRI_PSEG_ALIGN *
+                     ORRI_PSEG_ALIGN;
+        if (!ring_write(w, w->dfd, 1, ring, size, a, b, &err))
+            goto done;
+        if (err != EINVAL)
+            goto fail;
+        /* The file system refuses O_DIRECT (alignment is ours): this
+         * range and the next ones through the page cache, same file. */
+        w->direct = 0;
+        close(w->dfd);
+        w->dfd = -1;
+    }
+    if (ring_write(w, w->fd, 0, ring, size, from, to, &err))
+        goto fail;
+done:
+    w->off = (int64_t)(to - w->base);
+    *name = w->name;
+    *offset = (int64_t)(from - w->base);
+    return ORR_OK;
+fail:
+    /* What was written stays, unreferenced; the next call opens a new
+     * file. */
+    close_file(w);
+    return orr_fail(e, ORR_EIO, "writing prediction segment %s/%s at "
+                    "offset %" PRIu64 ": %s", w->dir, w->name,
+                    from - w->base, strerror(err));
+}
+
+void orri_pseg_fold(struct orri_pseg_hash *h, uint64_t record_check)
+{
+    unsigned char le[8];
+    for (int k = 0; k < 8; k++)
+        le[k] = (unsigned char)(record_check >> (8 * k));
+    orri_pseg_hash_update(h, le, 8);
+}
+
 /* ---- reader ------------------------------------------------------------- */
 
 struct orri_pseg_reader {
@@ -560,11 +676,10 @@ static int open_seg(struct orri_pseg_reader *r, const char *name,
     return ORR_OK;
 }
 
-int orri_pseg_read(struct orri_pseg_reader *r, const char *name,
-                   int64_t offset, size_t len, uint64_t check,
-                   const unsigned char **data, struct orr_error *e)
+/* Read `len` bytes of `name` at `offset` into r->buf. */
+static int read_bytes(struct orri_pseg_reader *r, const char *name,
+                      int64_t offset, size_t len, struct orr_error *e)
 {
-    *data = NULL;
     if (!orri_pseg_name_ok(name))
         return orr_fail(e, ORR_ECORRUPT, "segment name '%.80s' refused "
                         "(not a plain file name of %s)", name ? name : "",
@@ -601,10 +716,50 @@ int orri_pseg_read(struct orri_pseg_reader *r, const char *name,
                             offset, done, len);
         done += (size_t)k;
     }
+    return ORR_OK;
+}
+
+int orri_pseg_read(struct orri_pseg_reader *r, const char *name,
+                   int64_t offset, size_t len, uint64_t check,
+                   const unsigned char **data, struct orr_error *e)
+{
+    *data = NULL;
+    int rc = read_bytes(r, name, offset, len, e);
+    if (rc)
+        return rc;
     if (orri_pseg_check(r->buf, len) != check)
         return orr_fail(e, ORR_ECORRUPT, "%s/%s at offset %" PRId64
                         ": checksum mismatch (%zu bytes)", r->dir, name,
                         offset, len);
+    *data = r->buf ? r->buf : (const unsigned char *)"";
+    return ORR_OK;
+}
+
+int orri_pseg_read_records(struct orri_pseg_reader *r, const char *name,
+                           int64_t offset, size_t len, uint64_t check,
+                           const size_t *rec_len, size_t n,
+                           const unsigned char **data, struct orr_error *e)
+{
+    *data = NULL;
+    size_t sum = 0;
+    for (size_t i = 0; i < n && sum <= len; i++)
+        sum = rec_len[i] <= len - sum ? sum + rec_len[i] : len + 1;
+    if (sum != len)
+        return orr_fail(e, ORR_ECORRUPT, "%s/%.80s at offset %" PRId64
+                        ": %zu records do not make %zu bytes", r->dir,
+                        name ? name : "", offset, n, len);
+    int rc = read_bytes(r, name, offset, len, e);
+    if (rc)
+        return rc;
+    struct orri_pseg_hash h;
+    orri_pseg_hash_init(&h);
+    const unsigned char *p = r->buf ? r->buf : (const unsigned char *)"";
+    for (size_t i = 0; i < n; p += rec_len[i], i++)
+        orri_pseg_fold(&h, orri_pseg_check(p, rec_len[i]));
+    if (orri_pseg_hash_final(&h) != check)
+        return orr_fail(e, ORR_ECORRUPT, "%s/%s at offset %" PRId64
+                        ": checksum mismatch (%zu bytes, %zu records)",
+                        r->dir, name, offset, len, n);
     *data = r->buf ? r->buf : (const unsigned char *)"";
     return ORR_OK;
 }

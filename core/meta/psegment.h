@@ -91,9 +91,10 @@ int orri_pseg_remove(const char *dir, const char *name, int64_t now_ms,
 int  orri_pseg_writer_new(const char *dir, struct orri_pseg_writer **out,
                           struct orr_error *e);
 /* Make room for a batch of `len` bytes: a new file when none is open or
- * the current one would pass the limit.  *name (the writer's, valid
- * until the next reserve) and *offset tell where the next bytes go;
- * then orri_pseg_writev appends them, in pieces. */
+ * the current one would pass the limit (ORR_EINVAL on a writer used by
+ * orri_pseg_stream_write: a writer serves batches or a stream).  *name
+ * (the writer's, valid until the next reserve) and *offset tell where
+ * the next bytes go; then orri_pseg_writev appends them, in pieces. */
 int  orri_pseg_reserve(struct orri_pseg_writer *w, size_t len,
                        const char **name, int64_t *offset,
                        struct orr_error *e);
@@ -118,6 +119,60 @@ int  orri_pseg_append(struct orri_pseg_writer *w, const void *data,
 /* NULL ok. */
 void orri_pseg_writer_free(struct orri_pseg_writer *w);
 
+/* ---- stream files (chunks of layout 1) -----------------------------------
+ * A lane of the prediction log (serve/plog.c: one per serving thread)
+ * keeps its records' payload in a ring of `size` bytes, a multiple of
+ * ORRI_PSEG_ALIGN and ORRI_PSEG_ALIGN-aligned: the byte at stream
+ * position p (counted from 0 since the lane began, never wrapping) is
+ * ring[p % size].  orri_pseg_stream_write mirrors the stream range
+ * [from, to) into the writer's current file, where stream position p
+ * lives at file offset p - base: a file is opened when none is, or
+ * when the range would take it past the limit (ORRI_PSEG_LIMIT, tests:
+ * orri_pseg_test_limit), with base = from rounded down to
+ * ORRI_PSEG_ALIGN.  With O_DIRECT it writes the ring's bytes of
+ * [from rounded down, to rounded up) straight from the ring: no
+ * copy, no staging; the caller guarantees that [from rounded down,
+ * from) still holds the stream's bytes until the call returns (it was
+ * written by the previous call and must be written again whole: a lane
+ * frees ring space up to `from` rounded down only) and that the ring
+ * is mapped up to `to` rounded up (bytes past `to` are written as they
+ * are and overwritten by the next call: no chunk refers to them).
+ * Without O_DIRECT (refused by the file system, or
+ * orri_pseg_test_direct_min < 0) it writes exactly [from, to) through
+ * the page cache (orri_pseg_test_direct_min > 0 changes nothing here:
+ * with O_DIRECT every range goes direct, however small).  *name (the
+ * writer's, valid until the next call) and *offset say where `from`
+ * is.
+ *
+ * The O_DIRECT range goes in one pwritev() (two pieces when the ring
+ * wraps), continued after a short write; a file system that refuses
+ * O_DIRECT (EINVAL: the alignment is checked here first) gets this
+ * range and all later ones through the page cache, in the same file.
+ * Ranges only go forward: `from` at or past the previous call's `to`
+ * while the file is open (a gap is a hole no chunk refers to).
+ * ORR_EINVAL, nothing written: a ring not ORRI_PSEG_ALIGN-aligned or
+ * sized, from > to, to - (from rounded down) > size (the ring cannot
+ * hold the range and its block's head), a range going back, or a
+ * writer already used for batches.  A writer serves either batches
+ * (orri_pseg_reserve/writev/put/end/append) or one stream, never both:
+ * orri_pseg_reserve on a stream writer is ORR_EINVAL too.  A failed
+ * write abandons the file (ORR_EIO, the message naming the file and
+ * offset): the next call opens a new one, its base from that call's
+ * `from`. */
+#define ORRI_PSEG_ALIGN 4096
+int  orri_pseg_stream_write(struct orri_pseg_writer *w,
+                            const unsigned char *ring, size_t size,
+                            uint64_t from, uint64_t to, const char **name,
+                            int64_t *offset, struct orr_error *e);
+
+/* The checksum of a chunk of layout 1, fed record by record: its
+ * seg_check is orri_pseg_check over the little-endian 8-byte
+ * orri_pseg_check of each record's bytes (its inputs then its
+ * outputs), in order.  Writers compute each record's checksum where
+ * the record is made (serve/plog.c: the serving thread, while copying
+ * it); readers recompute them. */
+void orri_pseg_fold(struct orri_pseg_hash *h, uint64_t record_check);
+
 struct orri_pseg_reader;
 
 /* A reader of the segments of `dir` (copied); it keeps the last file
@@ -131,6 +186,14 @@ int  orri_pseg_reader_new(const char *dir, struct orri_pseg_reader **out,
 int  orri_pseg_read(struct orri_pseg_reader *r, const char *name,
                     int64_t offset, size_t len, uint64_t check,
                     const unsigned char **data, struct orr_error *e);
+/* The same for a chunk of layout 1: its `n` records of rec_len[i] bytes
+ * each (summing to `len`, else ORR_ECORRUPT before any read), checked
+ * against the fold of their checksums (orri_pseg_fold). */
+int  orri_pseg_read_records(struct orri_pseg_reader *r, const char *name,
+                            int64_t offset, size_t len, uint64_t check,
+                            const size_t *rec_len, size_t n,
+                            const unsigned char **data,
+                            struct orr_error *e);
 /* NULL ok. */
 void orri_pseg_reader_free(struct orri_pseg_reader *r);
 

@@ -447,6 +447,18 @@ static const char *const migrations[] = {
     "ALTER TABLE prediction_chunks ADD COLUMN seg_offset INTEGER;"
     "ALTER TABLE prediction_chunks ADD COLUMN seg_bytes INTEGER;"
     "ALTER TABLE prediction_chunks ADD COLUMN seg_check INTEGER;",
+
+    /* 9: the order of a segment chunk's payload.  Layout 0 (NULL, every
+     * chunk before): the inputs of all its predictions, then their
+     * outputs, `seg_check` the checksum of those bytes.  Layout 1:
+     * prediction by prediction, each its inputs then its outputs, as a
+     * serving thread appends them to its lane's ring (serve/plog.c); the
+     * writer thread mirrors the ring into the file with O_DIRECT, no
+     * copy, no hashing, so `seg_check` is the fold of the per-record
+     * checksums the serving threads took while copying
+     * (orri_pseg_fold): regrouping the bytes into layout 0, or hashing
+     * them in the writer, cost the log writer as much as the write. */
+    "ALTER TABLE prediction_chunks ADD COLUMN seg_layout INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))

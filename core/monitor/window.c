@@ -332,16 +332,26 @@ struct skips {
     struct orr_error first;
 };
 
-/* The payload (inputs then outputs, `len` bytes) of a chunk stored in
- * segment `seg` (schema 8) into *data: ORR_ECORRUPT (in `sk`) when it
- * cannot be read or does not match its checksum. */
+/* The payload (`len` bytes) of a chunk stored in segment `seg` (schema
+ * 8) into *data: layout 0 checked whole, layout 1 (schema 9) record by
+ * record, the `n` records rec_len[] long.  ORR_ECORRUPT (in `sk`) when
+ * it cannot be read, does not match its checksum or has a layout this
+ * version does not know. */
 static int read_segment(sqlite3 *db, struct orri_pseg_reader **rd,
                         const char *seg, int64_t off, size_t len,
-                        uint64_t check, const unsigned char **data,
-                        struct skips *sk, struct orr_error *e)
+                        uint64_t check, int64_t layout,
+                        const size_t *rec_len, size_t n,
+                        const unsigned char **data, struct skips *sk,
+                        struct orr_error *e)
 {
     struct orr_error se = {0};
     int rc;
+    if (layout != 0 && layout != 1) {
+        rc = orr_fail(&se, ORR_ECORRUPT, "segment %.80s: payload layout "
+                      "%lld unknown (upgrade orrery)", seg,
+                      (long long)layout);
+        goto skip;
+    }
     if (!*rd) {
         char dir[4096];
         if (!orri_pseg_dir(db, dir, sizeof dir))
@@ -352,7 +362,9 @@ static int read_segment(sqlite3 *db, struct orri_pseg_reader **rd,
         if (rc)
             goto skip;
     }
-    rc = orri_pseg_read(*rd, seg, off, len, check, data, &se);
+    rc = layout ? orri_pseg_read_records(*rd, seg, off, len, check,
+                                         rec_len, n, data, &se)
+                : orri_pseg_read(*rd, seg, off, len, check, data, &se);
     if (rc == ORR_ENOMEM)
         return orr_fail(e, rc, "%s", se.msg);
     if (!rc)
@@ -368,8 +380,9 @@ skip:
  * `+model` keeps the planner off the time index, whose order is not the
  * log's), by the time index for a time window.  Their payload is inline
  * (migration 7) or in a segment file (migration 8, meta/psegment.h),
- * checked against its checksum before use; each chunk's predictions are
- * read newest first. */
+ * checked against its checksum before use, inputs of all then outputs
+ * of all (layout 0) or each prediction's inputs then outputs (layout 1,
+ * migration 9); each chunk's predictions are read newest first. */
 static int load_chunks(sqlite3 *db, const char *model, const char *version,
                        int64_t count, int64_t from_ms, int64_t to_ms,
                        struct orri_mon_rows *r, size_t *cap,
@@ -377,19 +390,19 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
 {
     static const char qn[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
-        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check"
-        " FROM prediction_chunks"
+        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
+        " seg_layout FROM prediction_chunks"
         " WHERE +model = ?1 AND (?2 IS NULL OR version = ?2)"
         " ORDER BY id DESC";
     static const char qt[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
-        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check"
-        " FROM prediction_chunks"
+        " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
+        " seg_layout FROM prediction_chunks"
         " WHERE model = ?1 AND (?2 IS NULL OR version = ?2)"
         " AND ts_max >= ?3 AND ts_min <= ?4 ORDER BY ts_max DESC";
     sqlite3_stmt *st = NULL;
     const char **ids = NULL;
-    size_t ids_cap = 0;
+    size_t ids_cap = 0, *rec = NULL, rec_cap = 0;
     struct orri_pseg_reader *rd = NULL;
     struct skips sk = {0};
     int rc = ORR_OK;
@@ -424,6 +437,8 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
         int64_t seg_off = sqlite3_column_int64(st, 10);
         int64_t seg_bytes = sqlite3_column_int64(st, 11);
         uint64_t seg_check = (uint64_t)sqlite3_column_int64(st, 12);
+        /* NULL: layout 0, as every chunk before migration 9. */
+        int64_t layout = sqlite3_column_int64(st, 13);
         /* Check the chunk whole before reading any of it. */
         size_t total = 0, k = 0;
         int ok = n > 0 && ic > 0 && oc >= 0 && n <= INT32_MAX &&
@@ -473,10 +488,26 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
                           (long long)n);
             goto fail;
         }
+        if (seg && layout == 1) {
+            /* Record by record: prediction i's rows x (ic + oc). */
+            if (rec_cap < (size_t)n) {
+                free(rec);
+                rec_cap = (size_t)n;
+                rec = malloc(rec_cap * sizeof *rec);
+                if (!rec) {
+                    rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+                    goto fail;
+                }
+            }
+            for (int64_t i = 0; i < n; i++)
+                rec[i] = (size_t)orri_i64_from_le(rwb + 8 * i) *
+                         (size_t)(ic + oc) * 8;
+        }
         if (seg) {
             const unsigned char *pay = NULL;
             rc = read_segment(db, &rd, seg, seg_off, inlen + outlen,
-                              seg_check, &pay, &sk, e);
+                              seg_check, layout, rec, (size_t)n, &pay, &sk,
+                              e);
             if (rc == ORR_ECORRUPT) {
                 /* Not this chunk: the others still make the window. */
                 sk.preds += n;
@@ -488,14 +519,20 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
             in = pay;
             out = oc ? pay + inlen : NULL;
         }
+        int rec1 = seg && layout == 1;
         size_t off = total;
         for (int64_t i = n - 1; i >= 0 && (!count || r->n_requests < count);
              i--) {
             size_t nr = (size_t)orri_i64_from_le(rwb + 8 * i);
             off -= nr;
+            /* Layout 1: the record of prediction i starts after the
+             * `off` rows before it, its outputs after its inputs. */
+            const unsigned char *x = rec1 ? in + off * (size_t)(ic + oc) * 8
+                                          : in + off * (size_t)ic * 8;
             struct pred p = {
-                .x = in + off * (size_t)ic * 8, .nr = nr, .nc = (size_t)ic,
-                .yb = oc ? out + off * (size_t)oc * 8 : NULL,
+                .x = x, .nr = nr, .nc = (size_t)ic,
+                .yb = !oc ? NULL : rec1 ? x + nr * (size_t)ic * 8
+                                        : out + off * (size_t)oc * 8,
                 .onr = oc ? nr : 0, .onc = (size_t)oc,
                 .ts = orri_i64_from_le(tsb + 8 * i),
                 .id = ix->n ? ids[i] : NULL, .version = ver};
@@ -517,6 +554,7 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
                 (long long)sk.preds, sk.first.msg);
 fail:
     orri_pseg_reader_free(rd);
+    free(rec);
     free(ids);
     sqlite3_finalize(st);
     return rc;

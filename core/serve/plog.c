@@ -1,404 +1,547 @@
 /*
- * serve/plog.c - the prediction log: a bounded queue filled by serving
- * threads and drained by one writer thread, a batch a transaction, a
- * chunk of the batch's predictions a row (meta/predictions.h), their
- * payload in the writer's segment file (its scratch's).  The ids
- * it wrote are remembered (bounded) so feedback finds its prediction
- * without a per-row index.
+ * serve/plog.c - the prediction log: a lane per serving thread
+ * (serve/plog_lane.h: appended without a lock, bounded, full means
+ * dropped and counted), drained by one writer thread a batch a
+ * transaction.  Each lane's payload goes to the lane's own segment file
+ * straight from its ring (meta/psegment.h, stream files), the batch's
+ * chunks (layout 1: record by record) and the rows a chunk cannot hold
+ * to the store (meta/predictions.h, orri_predictions_commit).
+ *
+ * Why lanes: with one queue under one lock, each record cost the
+ * serving thread two lock round trips and a reader lock on cache lines
+ * the other serving threads and the writer kept taking away, a malloc'd
+ * or recycled record whose lines the writer's core held, and the
+ * writer copied and hashed every payload once more on its way to the
+ * file (cold, from the other core's cache): 14 us of CPU per 64-row
+ * request (writer 9.6, serving side 4.4) against 66 for the request.
  */
 #include "serve/plog.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #ifdef __linux__
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #endif
 
 #include <orrery/table.h>
 
+#include "meta/meta_internal.h"
 #include "meta/predictions.h"
+#include "meta/psegment.h"
+#include "serve/plog_ids.h"
+#include "serve/plog_lane.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
 
 #define WHO "serve"
-/* Records a transaction.  A transaction's own pages (table and index
- * leaves, the header) cost a few pages of WAL whatever its size, but a
- * large batch is one long burst of the writer's work, and a request
- * arriving at that core meanwhile waits for it: with 2048, p99 at a
- * third of the saturating load was 1.0-1.75 ms with logging on against
- * 0.7 ms off (session 3, payloads then inline in SQLite); 128 brought it
- * to 0.71-0.85 ms.  With payloads in segment files a batch is lighter:
- * 512 cut the writer's CPU per 1-row request from 4.2 to 3.1 us and its
- * drops at saturation, p99 at half load 0.88 ms against 1.00 ms with 128
- * in the same run (tests/bench/serve/bench_p99.sh). */
+/* Records a transaction.  A transaction's own pages cost a few pages of
+ * WAL whatever its size, but a large batch is one long burst of the
+ * writer's work, and a request arriving at that core meanwhile waits
+ * for it: 512 kept p99 at half load at 0.88 ms (tests/bench/serve/
+ * bench_p99.sh) where 2048 took it past 1 ms in session 3. */
 #define BATCH_MAX 512
-/* ... and of about this many bytes of records at most: 256 64-row
- * requests are 4 MB, held by the writer's buffers and written before
- * any of them is committed.  A batch cut by its bytes with more queued
- * is followed by the next at once, without lingering. */
+/* ... and of about this many payload bytes: 256 64-row requests. */
 #define BATCH_BYTES (4u << 20)
 /* A partial batch is written no sooner than LINGER_MS after the previous
  * batch was taken: a busy server commits full batches (or one per
- * LINGER_MS), since a transaction per few records costs the serving
- * threads their CPU.  Deciding by the previous batch's size instead (as
- * before) never engaged at 30,000 requests/s: the writer kept up with
- * batches of ~40 records, ~700 commits a second, 4-7 us of CPU per
- * request.  A quiet server's first record is written at once; flushes
- * and stops never wait. */
+ * LINGER_MS), since a transaction per few records costs CPU the serving
+ * threads want.  A quiet server's first record is written at once
+ * (the writer was idle: the serving thread wakes it); flushes and stops
+ * never wait. */
 #define LINGER_MS  20
-
-/* One queued record: strings and the matrices' values in one block of
- * `bytes`.  Written records are kept for reuse (up to FREE_MAX): freed
- * by the writer, a serving thread's block went back to that thread's
- * arena under its lock, and the next malloc there fought for it. */
-struct entry {
-    struct entry *next;         /* on the free list                       */
-    size_t   bytes;
-    char    *request_id, *model, *version;
-    int64_t  ts_ms, latency_us;
-    size_t   in_rows, in_cols, out_rows, out_cols;
-    double  *in, *out;
-};
-
-#define FREE_MAX 4096
-
-/* Ids written, as 64-bit hashes of (model, request id): the writer only
- * appends them to a ring of the last RECENT_RING (a store, no lookup: a
- * hash insert per prediction cost the writer a cache miss each); a
- * lookup first indexes what was appended since the last one, in two
- * generations of half the ring's positions each, the older dropped
- * as the ring overwrites it.  A hash, not the id: a collision (odds
- * ~1e-13 at 2^21 ids) would answer 200 where 202 was due, the label
- * being kept either way. */
+/* Chunks hold at most this many predictions (a window by count reads
+ * whole chunks). */
+#define CHUNK_MAX 1024
+/* Threads logging at once; a thread beyond gets its records dropped and
+ * counted.  A lane is given back when its thread exits. */
+#define LANES_MAX 64
+/* A lane's payload ring: 16 MiB (mapped, backed as first used) hold
+ * about 1,000 64-row requests, 60 ms of them at the saturating rate
+ * here, three times the writer's linger. */
+#define LANE_BYTES ((size_t)16 << 20)
+/* Ids remembered, and scanned in the store when not remembered. */
 #define RECENT_RING (1u << 21)
-/* Ids not remembered (logged by another process, or forgotten) are
- * looked up in the chunks of the newest RECENT_SCAN predictions: tens of
- * milliseconds at most. */
 #define RECENT_SCAN (1 << 21)
 
-struct idgen {
-    uint64_t *slot;             /* 0: empty                               */
-    size_t    cap, n;
+int    orri_plog_test_ring;
+size_t orri_plog_test_lane_bytes;
+
+/* A lane's part of a batch: slots [t, t + k), stream [from, to), which
+ * is at `off` of segment `seg` (NULL: not written there). */
+struct taken {
+    struct orri_plog_lane *ln;
+    uint64_t    t, k, from, to;
+    const char *seg;
+    int64_t     off;
 };
 
-struct recent {
-    pthread_mutex_t lock;
-    uint64_t       *ring;       /* key of written record seq at seq % cap */
-    size_t          cap;        /* grows to `max` before wrapping         */
-    size_t          max;        /* RECENT_RING (tests: orri_plog_test_ring)*/
-    uint64_t        seq;        /* keys appended                          */
-    uint64_t        indexed;    /* keys indexed into gen                  */
-    uint64_t        gen_no;     /* segment (seq / (max / 2)) of gen[0]    */
-    struct idgen    gen[2];     /* [0] segment gen_no, [1] the one before */
+/* A chunk of a batch: k predictions from slot i0 of taken[tk]; its small
+ * columns at offsets of the batch's column buffer. */
+struct cdesc {
+    size_t   tk, i0, n;
+    size_t   ids, ids_len, cols;
+    int64_t  tmin, tmax, off, bytes;
+    uint64_t check;
 };
 
 struct orri_plog {
     struct orr_meta *meta;
-    struct recent    ids;
-    /* The writer's: a batch, its rows, their id keys, chunk buffers. */
-    struct entry   **batch;
-    struct orri_prediction_row *rows;
-    uint64_t        *keys;
-    struct orri_pred_scratch *scratch;
+    uint64_t         gen;       /* unique per log of the process          */
+    size_t           n_slots, ring_size;
+    struct orri_plog_ids ids;
+
+    struct orri_plog_lane *lanes[LANES_MAX];
+    _Atomic size_t   n_lanes;   /* appended under `lock`                  */
+    _Atomic uint64_t dropped_nolane;
+    _Atomic int      idle;      /* the writer sleeps until woken          */
+
     pthread_mutex_t  lock;
-    pthread_cond_t   more;      /* writer: records queued or stopping     */
+    pthread_cond_t   more;      /* writer: woken, flushing or stopping    */
     pthread_cond_t   done;      /* flushers: a batch was written          */
-    struct entry    *free;      /* written records kept for reuse         */
-    size_t           n_free;
-    struct entry   **ring;
-    size_t           cap, head, n;
-    size_t           filling;   /* slots reserved by pushes copying now   */
-    int              stopping;
-    int              flushing;  /* flushers waiting: write without linger */
-    int              writing;   /* records popped, not yet committed      */
-    struct orri_plog_stats st;
+    int              stopping, flushing, poked;
+    uint64_t         written, failed;
     pthread_t        thread;
+
+    /* The writer's own. */
+    struct taken     taken[LANES_MAX];
+    struct cdesc    *cd;
+    struct orri_chunk_row      *chunks;
+    struct orri_prediction_row *rows;     /* legacy rows of a batch       */
+    struct orri_prediction_row *fb;       /* rows of lanes not in a file  */
+    void           **copies;              /* payloads the ring wrapped    */
+    size_t           n_copies;
+    uint64_t        *keys;
+    struct orr_buf   cols;      /* the chunks' small columns          */
+    int              cols_oom;
+    struct orri_pred_scratch *scratch, *fallback;
+    size_t           rr;                  /* lane to start the next batch */
+    int              dir_known, has_dir, seg_failing;
+    char             dir[4096];
 };
 
-int orri_plog_test_ring;
-
-/* The active log; its lock orders calls against orri_plog_stop. */
+/* The active log.  The slow path (a thread's first record for this log,
+ * labels, start and stop) holds active_lock; the fast path reads
+ * active_gen and marks its thread busy (tl.busy), which stop waits on:
+ * a reader lock per request was a cache line both serving threads kept
+ * taking from each other. */
 static pthread_rwlock_t active_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct orri_plog *active;
+static _Atomic uint64_t active_gen;
+static _Atomic uint64_t gens;
 
-static uint64_t id_key(const char *model, const char *id)
+/* This thread's lane of the log of generation `gen`. */
+static _Thread_local struct {
+    uint64_t               gen;
+    struct orri_plog      *log;
+    struct orri_plog_lane *lane;
+    _Atomic int            busy;
+} tl;
+
+static pthread_key_t  exit_key;
+static int            exit_key_ok;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+/* At a thread's exit: give its lane back, for a thread started later. */
+static void thread_exit(void *unused)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = model ? model : ""; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = (h ^ 0xffu) * 1099511628211ull;
-    for (const char *s = id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h ^= h >> 33;               /* spread the low bits used as a slot     */
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h ? h : 1;
+    (void)unused;
+    pthread_rwlock_rdlock(&active_lock);
+    if (active && active->gen == tl.gen && tl.lane) {
+        atomic_store(&tl.lane->busy, NULL);
+        atomic_store_explicit(&tl.lane->owned, 0, memory_order_release);
+    }
+    pthread_rwlock_unlock(&active_lock);
+    tl.gen = 0;
+    tl.log = NULL;
+    tl.lane = NULL;
 }
 
-static int gen_has(const struct idgen *g, uint64_t k)
+static void exit_key_init(void)
 {
-    if (!g->n)
-        return 0;
-    for (size_t i = k & (g->cap - 1); g->slot[i]; i = (i + 1) & (g->cap - 1))
-        if (g->slot[i] == k)
-            return 1;
+    exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+/* Append to the batch's column buffer; a failure sticks until reset. */
+static void col_put(struct orri_plog *l, const void *src, size_t n)
+{
+    if (!l->cols_oom && orri_buf_append(&l->cols, src, n))
+        l->cols_oom = 1;
+}
+
+static void col_i64(struct orri_plog *l, int64_t v)
+{
+    unsigned char le[8];
+    uint64_t u = (uint64_t)v;
+    for (int k = 0; k < 8; k++)
+        le[k] = (unsigned char)(u >> (8 * k));
+    col_put(l, le, 8);
+}
+
+static uint64_t pending(struct orri_plog *l)
+{
+    size_t nl = atomic_load_explicit(&l->n_lanes, memory_order_acquire);
+    uint64_t n = 0;
+    for (size_t i = 0; i < nl; i++)
+        n += atomic_load_explicit(&l->lanes[i]->slot_head,
+                                  memory_order_acquire) -
+             atomic_load_explicit(&l->lanes[i]->slot_tail,
+                                  memory_order_relaxed);
+    return n;
+}
+
+static void wake(struct orri_plog *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->poked = 1;
+    pthread_cond_signal(&l->more);
+    pthread_mutex_unlock(&l->lock);
+}
+
+#define SLOT(ln, i) (&(ln)->slots[(i) % (ln)->n_slots])
+
+static int chunkable(const struct orri_plog_slot *s)
+{
+    return s->in_rows && s->in_cols &&
+           (!s->out_cols || s->out_rows == s->in_rows);
+}
+
+static int same_chunk(const struct orri_plog_slot *a,
+                      const struct orri_plog_slot *b)
+{
+    const char *sa = orri_plog_slot_str(a), *sb = orri_plog_slot_str(b);
+    return a->in_cols == b->in_cols && a->out_cols == b->out_cols &&
+           !strcmp(sa + a->model_at, sb + b->model_at) &&
+           !strcmp(sa + a->version_at, sb + b->version_at);
+}
+
+/* A row of `predictions` for slot `s`: its payload in place, or copied
+ * out when the ring wraps it (the copy freed after the batch). */
+static int legacy_row(struct orri_plog *l, const struct orri_plog_lane *ln,
+                      const struct orri_plog_slot *s,
+                      struct orri_prediction_row *r)
+{
+    const double *in = orri_plog_lane_payload_at(ln, s);
+    if (!in) {
+        void *c = malloc(s->bytes);
+        if (!c)
+            return -1;
+        orri_plog_lane_payload(ln, s, c);
+        l->copies[l->n_copies++] = c;
+        in = c;
+    }
+    const char *str = orri_plog_slot_str(s);
+    size_t nin = (size_t)s->in_rows * s->in_cols;
+    *r = (struct orri_prediction_row){
+        .request_id = str, .model = str + s->model_at,
+        .version = str + s->version_at, .ts_ms = s->ts_ms,
+        .latency_us = s->latency_us, .in = in, .in_rows = s->in_rows,
+        .in_cols = s->in_cols,
+        .out = s->out_cols ? in + nin : NULL,
+        .out_rows = s->out_rows, .out_cols = s->out_cols};
     return 0;
 }
 
-static void gen_clear(struct idgen *g)
+/* Take what the lanes hold, up to a batch, round robin from l->rr. */
+static size_t take(struct orri_plog *l)
 {
-    free(g->slot);
-    memset(g, 0, sizeof *g);
-}
-
-static int gen_add(struct idgen *g, uint64_t k)
-{
-    if ((g->n + 1) * 2 > g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 1024;
-        uint64_t *s = calloc(cap, sizeof *s);
-        if (!s)
-            return ORR_ENOMEM;
-        for (size_t i = 0; i < g->cap; i++) {
-            if (!g->slot[i])
-                continue;
-            size_t j = g->slot[i] & (cap - 1);
-            while (s[j])
-                j = (j + 1) & (cap - 1);
-            s[j] = g->slot[i];
-        }
-        free(g->slot);
-        g->slot = s;
-        g->cap = cap;
+    size_t nl = atomic_load_explicit(&l->n_lanes, memory_order_acquire);
+    size_t budget = BATCH_MAX, bytes = 0, nt = 0;
+    for (size_t j = 0; j < nl && budget && bytes < BATCH_BYTES; j++) {
+        struct orri_plog_lane *ln = l->lanes[(l->rr + j) % nl];
+        uint64_t t = atomic_load_explicit(&ln->slot_tail,
+                                          memory_order_relaxed);
+        uint64_t h = atomic_load_explicit(&ln->slot_head,
+                                          memory_order_acquire);
+        uint64_t k = 0;
+        while (t + k < h && k < budget && bytes < BATCH_BYTES)
+            bytes += SLOT(ln, t + k++)->bytes;
+        if (!k)
+            continue;
+        budget -= k;
+        const struct orri_plog_slot *last = SLOT(ln, t + k - 1);
+        l->taken[nt++] = (struct taken){
+            .ln = ln, .t = t, .k = k, .from = SLOT(ln, t)->pos,
+            .to = last->pos + last->bytes};
     }
-    size_t i = k & (g->cap - 1);
-    while (g->slot[i] && g->slot[i] != k)
-        i = (i + 1) & (g->cap - 1);
-    if (!g->slot[i])
-        g->n++;
-    g->slot[i] = k;
-    return ORR_OK;
+    l->rr++;
+    return nt;
 }
 
-/* Append (lock held); on no memory the id is just not remembered. */
-static void recent_add(struct recent *r, uint64_t k)
+/* Mirror each lane's stream range into its segment file. */
+static void write_segments(struct orri_plog *l, size_t nt)
 {
-    if (r->seq == r->cap && r->cap < r->max) {
-        size_t cap = r->cap ? r->cap * 2 : 4096;
-        if (cap > r->max)
-            cap = r->max;
-        uint64_t *p = realloc(r->ring, cap * sizeof *p);
-        if (!p)
-            return;
-        r->ring = p;
-        r->cap = cap;
+    if (!l->dir_known) {
+        pthread_mutex_lock(&l->meta->lock);
+        l->has_dir = orri_pseg_dir(l->meta->db, l->dir, sizeof l->dir);
+        pthread_mutex_unlock(&l->meta->lock);
+        l->dir_known = 1;
     }
-    if (!r->cap)
-        return;
-    r->ring[r->seq % r->cap] = k;
-    r->seq++;
-}
-
-/* Index what was appended since the last lookup (lock held). */
-static void recent_index(struct recent *r)
-{
-    uint64_t first = r->seq > r->cap ? r->seq - r->cap : 0;
-    if (r->indexed < first)
-        r->indexed = first;
-    for (; r->indexed < r->seq; r->indexed++) {
-        uint64_t no = r->indexed / (r->max / 2);
-        if (no != r->gen_no) {
-            gen_clear(&r->gen[1]);
-            if (no == r->gen_no + 1)
-                r->gen[1] = r->gen[0];
-            else
-                gen_clear(&r->gen[0]);
-            memset(&r->gen[0], 0, sizeof r->gen[0]);
-            r->gen_no = no;
-        }
-        if (gen_add(&r->gen[0], r->ring[r->indexed % r->cap]))
-            return;             /* no memory: indexed again next time */
-    }
-}
-
-static int recent_has(struct recent *r, const char *model, const char *id)
-{
-    uint64_t k = id_key(model, id);
-    pthread_mutex_lock(&r->lock);
-    recent_index(r);
-    int has = gen_has(&r->gen[0], k) || gen_has(&r->gen[1], k);
-    pthread_mutex_unlock(&r->lock);
-    return has;
-}
-
-static char *copy_str(char **p, const char *s)
-{
-    size_t n = strlen(s ? s : "") + 1;
-    char *d = *p;
-    memcpy(d, s ? s : "", n);
-    *p += n;
-    return d;
-}
-
-static size_t entry_head(void)
-{
-    size_t head = sizeof(struct entry);
-    return (head + sizeof(double) - 1) / sizeof(double) * sizeof(double);
-}
-
-/* Bytes of the record of `p`, 0 when too large. */
-static size_t entry_bytes(const struct orr_prediction *p)
-{
-    size_t nin = p->inputs->rows * p->inputs->cols;
-    size_t nout = p->outputs ? p->outputs->rows * p->outputs->cols : 0;
-    size_t strs = strlen(p->request_id ? p->request_id : "") +
-                  strlen(p->model ? p->model : "") +
-                  strlen(p->version ? p->version : "") + 3;
-    if (nin > SIZE_MAX / 16 || nout > SIZE_MAX / 16 ||
-        strs > SIZE_MAX / 4)
-        return 0;
-    return entry_head() + (nin + nout) * sizeof(double) + strs;
-}
-
-/* Copy `p` into `en` (of entry_bytes(p) bytes or more). */
-static void entry_fill(struct entry *en, const struct orr_prediction *p)
-{
-    size_t nin = p->inputs->rows * p->inputs->cols;
-    size_t nout = p->outputs ? p->outputs->rows * p->outputs->cols : 0;
-    en->next = NULL;
-    en->in = (double *)((char *)en + entry_head());
-    en->out = en->in + nin;
-    char *s = (char *)(en->out + nout);
-    en->request_id = copy_str(&s, p->request_id);
-    en->model = copy_str(&s, p->model);
-    en->version = copy_str(&s, p->version);
-    en->ts_ms = p->ts_ms;
-    en->latency_us = p->latency_us;
-    en->in_rows = p->inputs->rows;
-    en->in_cols = p->inputs->cols;
-    en->out_rows = p->outputs ? p->outputs->rows : 0;
-    en->out_cols = p->outputs ? p->outputs->cols : 0;
-    if (nin)
-        memcpy(en->in, p->inputs->data, nin * sizeof(double));
-    if (nout)
-        memcpy(en->out, p->outputs->data, nout * sizeof(double));
-}
-
-/* Keep written records for reuse, free the rest (lock held). */
-static void recycle(struct orri_plog *l, struct entry **b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (l->n_free < FREE_MAX) {
-            b[i]->next = l->free;
-            l->free = b[i];
-            l->n_free++;
+    for (size_t i = 0; l->has_dir && i < nt; i++) {
+        struct taken *tk = &l->taken[i];
+        struct orri_plog_lane *ln = tk->ln;
+        struct orr_error se = {0};
+        int rc = ln->seg ? ORR_OK : orri_pseg_writer_new(l->dir, &ln->seg,
+                                                         &se);
+        if (!rc)
+            rc = orri_pseg_stream_write(ln->seg, ln->ring, ln->ring_size,
+                                        tk->from, tk->to, &tk->seg,
+                                        &tk->off, &se);
+        if (rc) {
+            tk->seg = NULL;
+            if (!l->seg_failing)
+                orr_log(ORR_LOG_WARN, WHO, "prediction log: %s; logging "
+                        "into the store instead (slower) until it can",
+                        se.msg);
+            l->seg_failing = 1;
         } else {
-            free(b[i]);
+            l->seg_failing = 0;
         }
     }
 }
 
-static void write_batch(struct orri_plog *l, struct entry **b, size_t n)
+/* Lay out the chunks of the lanes written to a file (their runs of
+ * predictions of one model, version and shape), the legacy rows of
+ * what a chunk cannot hold, and the fallback rows of lanes not written
+ * to a file.  -1 on no memory. */
+static int lay_out(struct orri_plog *l, size_t nt, size_t *nc, size_t *nr,
+                   size_t *nfb)
 {
-    /* Binary rows (schema migration 6): the writer copies bytes, it
-     * formats no number, and monitoring reads them back without parsing. */
-    struct orri_prediction_row *rows = l->rows;
-    for (size_t i = 0; i < n; i++)
-        rows[i] = (struct orri_prediction_row){
-            .request_id = b[i]->request_id, .model = b[i]->model,
-            .version = b[i]->version, .ts_ms = b[i]->ts_ms,
-            .latency_us = b[i]->latency_us,
-            .in = b[i]->in, .in_rows = b[i]->in_rows,
-            .in_cols = b[i]->in_cols,
-            .out = b[i]->out_cols ? b[i]->out : NULL,
-            .out_rows = b[i]->out_rows, .out_cols = b[i]->out_cols};
-    struct orr_error e = {0};
-    int rc = orri_predictions_write(l->meta, rows, n, &l->scratch, &e);
-    if (rc)
-        orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records lost: %s",
-                n, e.msg);
-    const char *se = orri_pred_scratch_seg_error(l->scratch);
-    if (se)
-        orr_log(ORR_LOG_WARN, WHO, "prediction log: %s; logging into the "
-                "store instead (slower) until it can", se);
-    uint64_t *keys = l->keys;
-    for (size_t i = 0; i < n; i++)
-        keys[i] = id_key(b[i]->model, b[i]->request_id);
-    if (!rc) {
-        /* Before `written` counts them: a flush then sees them here. */
-        pthread_mutex_lock(&l->ids.lock);
-        for (size_t i = 0; i < n; i++)
-            recent_add(&l->ids, keys[i]);
-        pthread_mutex_unlock(&l->ids.lock);
+    *nc = *nr = *nfb = 0;
+    for (size_t i = 0; i < nt; i++) {
+        struct taken *tk = &l->taken[i];
+        struct cdesc *c = NULL;
+        for (size_t j = 0; j < tk->k; j++) {
+            const struct orri_plog_slot *s = SLOT(tk->ln, tk->t + j);
+            if (!tk->seg) {
+                if (legacy_row(l, tk->ln, s, &l->fb[(*nfb)++]))
+                    return -1;
+                continue;
+            }
+            if (!chunkable(s)) {
+                if (legacy_row(l, tk->ln, s, &l->rows[(*nr)++]))
+                    return -1;
+                c = NULL;           /* its bytes break the run */
+                continue;
+            }
+            if (c && c->n < CHUNK_MAX &&
+                same_chunk(SLOT(tk->ln, tk->t + c->i0), s)) {
+                c->n++;
+            } else {
+                c = &l->cd[(*nc)++];
+                *c = (struct cdesc){
+                    .tk = i, .i0 = j, .n = 1, .tmin = s->ts_ms,
+                    .tmax = s->ts_ms,
+                    .off = tk->off + (int64_t)(s->pos - tk->from)};
+            }
+            c->bytes += s->bytes;
+            c->tmin = s->ts_ms < c->tmin ? s->ts_ms : c->tmin;
+            c->tmax = s->ts_ms > c->tmax ? s->ts_ms : c->tmax;
+        }
     }
-    pthread_mutex_lock(&l->lock);
-    recycle(l, b, n);
-    if (rc)
-        l->st.failed += n;
-    else
-        l->st.written += n;
-    l->writing = 0;
-    pthread_cond_broadcast(&l->done);
-    pthread_mutex_unlock(&l->lock);
+    /* The small columns, then the rows pointing at them (the buffer has
+     * stopped moving). */
+    orri_buf_reset(&l->cols);
+    l->cols_oom = 0;
+    for (size_t i = 0; i < *nc; i++) {
+        struct cdesc *c = &l->cd[i];
+        const struct taken *tk = &l->taken[c->tk];
+        struct orri_pseg_hash h;
+        orri_pseg_hash_init(&h);
+        c->ids = l->cols.len;
+        for (size_t j = c->i0; j < c->i0 + c->n; j++) {
+            const struct orri_plog_slot *s = SLOT(tk->ln, tk->t + j);
+            const char *id = orri_plog_slot_str(s);
+            col_put(l, id, strlen(id) + 1);
+            orri_pseg_fold(&h, s->check);
+        }
+        c->ids_len = l->cols.len - c->ids;
+        c->check = orri_pseg_hash_final(&h);
+        c->cols = l->cols.len;
+        for (size_t j = c->i0; j < c->i0 + c->n; j++)
+            col_i64(l, SLOT(tk->ln, tk->t + j)->ts_ms);
+        for (size_t j = c->i0; j < c->i0 + c->n; j++)
+            col_i64(l, SLOT(tk->ln, tk->t + j)->latency_us);
+        for (size_t j = c->i0; j < c->i0 + c->n; j++)
+            col_i64(l, SLOT(tk->ln, tk->t + j)->in_rows);
+    }
+    if (l->cols_oom)
+        return -1;
+    for (size_t i = 0; i < *nc; i++) {
+        const struct cdesc *c = &l->cd[i];
+        const struct taken *tk = &l->taken[c->tk];
+        const struct orri_plog_slot *s0 = SLOT(tk->ln, tk->t + c->i0);
+        const char *str = orri_plog_slot_str(s0);
+        const unsigned char *p = (const unsigned char *)l->cols.data;
+        l->chunks[i] = (struct orri_chunk_row){
+            .model = str + s0->model_at, .version = str + s0->version_at,
+            .n = c->n, .ts_min = c->tmin, .ts_max = c->tmax,
+            .in_cols = s0->in_cols, .out_cols = s0->out_cols,
+            .ids = p + c->ids, .ids_len = c->ids_len,
+            .ts = p + c->cols, .latency = p + c->cols + 8 * c->n,
+            .rows = p + c->cols + 16 * c->n, .segment = tk->seg,
+            .seg_offset = c->off, .seg_bytes = c->bytes,
+            .seg_check = c->check, .seg_layout = 1};
+    }
+    return 0;
+}
+
+/* Give the batch's room back to the lanes. */
+static void release(struct orri_plog *l, size_t nt)
+{
+    for (size_t i = 0; i < nt; i++) {
+        struct taken *tk = &l->taken[i];
+        for (uint64_t j = 0; j < tk->k; j++) {
+            struct orri_plog_slot *s = SLOT(tk->ln, tk->t + j);
+            free(s->heap);
+            s->heap = NULL;
+        }
+        /* The block holding `to` is written again, whole, next time. */
+        atomic_store_explicit(&tk->ln->pos_tail,
+                              tk->to / ORRI_PSEG_ALIGN * ORRI_PSEG_ALIGN,
+                              memory_order_release);
+        atomic_store_explicit(&tk->ln->slot_tail, tk->t + tk->k,
+                              memory_order_release);
+    }
+    for (size_t i = 0; i < l->n_copies; i++)
+        free(l->copies[i]);
+    l->n_copies = 0;
+}
+
+/* Remember the ids of slots [from, to) of the batch's lanes (the
+ * first `nfb` of lanes not written to a file when `fb` is 1, the others
+ * when it is 0). */
+static void remember(struct orri_plog *l, size_t nt, int fb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const struct taken *tk = &l->taken[i];
+        if ((tk->seg == NULL) != fb)
+            continue;
+        for (uint64_t j = 0; j < tk->k; j++)
+            l->keys[n++] = SLOT(tk->ln, tk->t + j)->key;
+    }
+    orri_plog_ids_add(&l->ids, l->keys, n);
+}
+
+/* Write one batch; *ok and *failed count its records. */
+static void write_batch(struct orri_plog *l, uint64_t *ok, uint64_t *failed)
+{
+    *ok = *failed = 0;
+    size_t nt = take(l), nc = 0, nr = 0, nfb = 0, total = 0;
+    if (!nt)
+        return;
+    for (size_t i = 0; i < nt; i++)
+        total += l->taken[i].k;
+    write_segments(l, nt);
+    struct orr_error e = {0};
+    if (lay_out(l, nt, &nc, &nr, &nfb)) {
+        orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records lost: "
+                "out of memory", total);
+        *failed = total;
+        release(l, nt);
+        return;
+    }
+    /* Ids are remembered before `written` counts them: a flush then
+     * finds them. */
+    int rc = nc || nr ? orri_predictions_commit(l->meta, l->chunks, nc,
+                                                l->rows, nr, &l->scratch,
+                                                &e)
+                      : ORR_OK;
+    if (rc) {
+        orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records lost: %s",
+                total - nfb, e.msg);
+        *failed += total - nfb;
+    } else {
+        remember(l, nt, 0);
+        *ok += total - nfb;
+    }
+    if (nfb) {
+        rc = orri_predictions_write(l->meta, l->fb, nfb, &l->fallback, &e);
+        const char *se = orri_pred_scratch_seg_error(l->fallback);
+        if (se)
+            orr_log(ORR_LOG_WARN, WHO, "prediction log: %s; logging into "
+                    "the store instead (slower) until it can", se);
+        if (rc) {
+            orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records "
+                    "lost: %s", nfb, e.msg);
+            *failed += nfb;
+        } else {
+            remember(l, nt, 1);
+            *ok += nfb;
+        }
+    }
+    release(l, nt);
+}
+
+static void deadline(struct timespec *ts, const struct timespec *from,
+                     long ms)
+{
+    *ts = *from;
+    ts->tv_nsec += ms * 1000000L;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
 }
 
 static void *writer(void *arg)
 {
     struct orri_plog *l = arg;
-    struct entry **batch = l->batch;
 #ifdef __linux__
     /* Named for top and perf, and for the benchmark that reads its CPU
-     * time apart from the serving threads'. */
+     * time apart from the serving threads'.  Not niced any more: its
+     * batches are short now (it neither copies nor hashes a payload),
+     * and at nice 5 it got too little CPU on a saturated server and
+     * dropped up to 1.4% of the records; at nice 0, 0.1-0.7%, and p99
+     * at half load 0.38 ms against 0.53 (one run each, bench_p99.sh). */
     prctl(PR_SET_NAME, "orrery-plog", 0, 0, 0);
-    /* Behind the serving threads when they want the CPU: a batch is a
-     * burst of work, and a request arriving during it waits for it (see
-     * BATCH_MAX; nice 5 took p99 from 0.78-0.85 to 0.71-0.79 ms there).
-     * Nice is per thread on Linux; the writer still gets its share (a
-     * third of a serving thread's weight), so a busy server's log keeps
-     * up.  Best effort: refused, the writer runs as before. */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
 #endif
     struct timespec prev = {0, 0};  /* when the previous batch was taken */
     int due = 1;                    /* the next batch may go at once       */
     pthread_mutex_lock(&l->lock);
     for (;;) {
-        while (!l->n && !l->stopping)
-            pthread_cond_wait(&l->more, &l->lock);
-        if (!l->n && l->stopping)
-            break;
-        if (!due) {
-            struct timespec ts = prev;
-            ts.tv_nsec += LINGER_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+        uint64_t pend = pending(l);
+        if (!pend) {
+            if (l->stopping)
+                break;
+            /* Idle: a serving thread that publishes a record and then
+             * sees `idle` wakes us; the fences order each side's store
+             * before its load, so one of the two sees the other. */
+            atomic_store_explicit(&l->idle, 1, memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+            if (!pending(l) && !l->stopping && !l->poked)
+                pthread_cond_wait(&l->more, &l->lock);
+            atomic_store_explicit(&l->idle, 0, memory_order_relaxed);
+            l->poked = 0;
+            due = 1;
+            continue;
+        }
+        if (!due && pend < BATCH_MAX && !l->stopping && !l->flushing) {
+            struct timespec ts;
+            deadline(&ts, &prev, LINGER_MS);
             int w = 0;
-            while (l->n < BATCH_MAX && !l->stopping && !l->flushing &&
+            l->poked = 0;
+            while (!l->poked && !l->stopping && !l->flushing &&
                    w != ETIMEDOUT)
                 w = pthread_cond_timedwait(&l->more, &l->lock, &ts);
         }
         clock_gettime(CLOCK_REALTIME, &prev);
-        size_t n = 0, bytes = 0;
-        while (l->n && n < BATCH_MAX && bytes < BATCH_BYTES) {
-            bytes += l->ring[l->head]->bytes;
-            batch[n++] = l->ring[l->head];
-            l->head = (l->head + 1) % l->cap;
-            l->n--;
-        }
-        l->writing = 1;
-        /* Cut by its bytes with more queued: the next batch is due now. */
-        due = l->n && n < BATCH_MAX;
         pthread_mutex_unlock(&l->lock);
-        write_batch(l, batch, n);
+        uint64_t ok, failed;
+        write_batch(l, &ok, &failed);
         pthread_mutex_lock(&l->lock);
+        l->written += ok;
+        l->failed += failed;
+        pthread_cond_broadcast(&l->done);
+        due = pending(l) >= BATCH_MAX;
     }
     pthread_mutex_unlock(&l->lock);
     return NULL;
@@ -407,19 +550,21 @@ static void *writer(void *arg)
 /* Free a log's memory (its thread and locks are gone). */
 static void free_log(struct orri_plog *l)
 {
-    while (l->free) {
-        struct entry *en = l->free;
-        l->free = en->next;
-        free(en);
+    size_t nl = atomic_load(&l->n_lanes);
+    for (size_t i = 0; i < nl; i++) {
+        orri_pseg_writer_free(l->lanes[i]->seg);
+        orri_plog_lane_free(l->lanes[i]);
     }
-    free(l->ids.gen[0].slot);
-    free(l->ids.gen[1].slot);
-    free(l->ids.ring);
+    orri_plog_ids_free(&l->ids);
     orri_pred_scratch_free(l->scratch);
+    orri_pred_scratch_free(l->fallback);
+    orri_buf_free(&l->cols);
     free(l->keys);
+    free(l->copies);
+    free(l->fb);
     free(l->rows);
-    free(l->batch);
-    free(l->ring);
+    free(l->chunks);
+    free(l->cd);
     free(l);
 }
 
@@ -427,28 +572,34 @@ int orri_plog_start(struct orr_meta *meta, size_t capacity,
                     struct orri_plog **out, struct orr_error *e)
 {
     *out = NULL;
+    pthread_once(&exit_once, exit_key_init);
     struct orri_plog *l = calloc(1, sizeof *l);
     if (!l)
         return orr_fail(e, ORR_ENOMEM, "out of memory");
     l->meta = meta;
-    l->cap = capacity ? capacity : 8192;
-    l->ids.max = orri_plog_test_ring >= 2 ? (size_t)orri_plog_test_ring
-                                          : RECENT_RING;
-    l->ring = calloc(l->cap, sizeof *l->ring);
-    l->batch = calloc(BATCH_MAX, sizeof *l->batch);
+    l->gen = atomic_fetch_add(&gens, 1) + 1;
+    l->n_slots = capacity ? capacity : 8192;
+    l->ring_size = orri_plog_test_lane_bytes ? orri_plog_test_lane_bytes
+                                             : LANE_BYTES;
+    orri_plog_ids_init(&l->ids, orri_plog_test_ring >= 2
+                                ? (size_t)orri_plog_test_ring
+                                : RECENT_RING);
+    l->cd = calloc(BATCH_MAX, sizeof *l->cd);
+    l->chunks = calloc(BATCH_MAX, sizeof *l->chunks);
     l->rows = calloc(BATCH_MAX, sizeof *l->rows);
+    l->fb = calloc(BATCH_MAX, sizeof *l->fb);
+    l->copies = calloc(BATCH_MAX, sizeof *l->copies);
     l->keys = calloc(BATCH_MAX, sizeof *l->keys);
-    if (!l->ring || !l->batch || !l->rows || !l->keys) {
+    if (!l->cd || !l->chunks || !l->rows || !l->fb || !l->copies ||
+        !l->keys) {
         free_log(l);
         return orr_fail(e, ORR_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&l->lock, NULL);
-    pthread_mutex_init(&l->ids.lock, NULL);
     pthread_cond_init(&l->more, NULL);
     pthread_cond_init(&l->done, NULL);
     int err = pthread_create(&l->thread, NULL, writer, l);
     if (err) {
-        pthread_mutex_destroy(&l->ids.lock);
         pthread_cond_destroy(&l->done);
         pthread_cond_destroy(&l->more);
         pthread_mutex_destroy(&l->lock);
@@ -458,30 +609,37 @@ int orri_plog_start(struct orr_meta *meta, size_t capacity,
     }
     pthread_rwlock_wrlock(&active_lock);
     active = l;
+    atomic_store(&active_gen, l->gen);
     pthread_rwlock_unlock(&active_lock);
     *out = l;
     return ORR_OK;
 }
 
+static uint64_t sum_queued(struct orri_plog *l)
+{
+    size_t nl = atomic_load_explicit(&l->n_lanes, memory_order_acquire);
+    uint64_t n = 0;
+    for (size_t i = 0; i < nl; i++)
+        n += atomic_load_explicit(&l->lanes[i]->queued,
+                                  memory_order_acquire);
+    return n;
+}
+
 int orri_plog_flush(struct orri_plog *l, int timeout_ms, struct orr_error *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec now, ts;
+    clock_gettime(CLOCK_REALTIME, &now);
+    deadline(&ts, &now, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&l->lock);
-    uint64_t target = l->st.queued;
+    /* Lanes publish a record before counting it: all counted are seen. */
+    uint64_t target = sum_queued(l);
     l->flushing++;
     pthread_cond_signal(&l->more);
-    while (l->st.written + l->st.failed < target && rc != ETIMEDOUT)
+    while (l->written + l->failed < target && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&l->done, &l->lock, &ts);
     l->flushing--;
-    int late = l->st.written + l->st.failed < target;
+    int late = l->written + l->failed < target;
     pthread_mutex_unlock(&l->lock);
     if (late)
         return orr_fail(e, ORR_ETIMEDOUT, "the prediction log is behind");
@@ -491,7 +649,14 @@ int orri_plog_flush(struct orri_plog *l, int timeout_ms, struct orr_error *e)
 void orri_plog_stats(struct orri_plog *l, struct orri_plog_stats *out)
 {
     pthread_mutex_lock(&l->lock);
-    *out = l->st;
+    size_t nl = atomic_load(&l->n_lanes);
+    uint64_t dropped = atomic_load(&l->dropped_nolane);
+    for (size_t i = 0; i < nl; i++)
+        dropped += atomic_load_explicit(&l->lanes[i]->dropped,
+                                        memory_order_relaxed);
+    *out = (struct orri_plog_stats){
+        .queued = sum_queued(l), .written = l->written,
+        .dropped = dropped, .failed = l->failed};
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -500,71 +665,105 @@ void orri_plog_stop(struct orri_plog *l)
     if (!l)
         return;
     pthread_rwlock_wrlock(&active_lock);
-    if (active == l)
+    if (active == l) {
         active = NULL;
+        atomic_store_explicit(&active_gen, 0, memory_order_relaxed);
+    }
+    /* Wait for the serving threads inside log_prediction (the fast
+     * path's side of the handshake is there). */
+    atomic_thread_fence(memory_order_seq_cst);
+    size_t nl = atomic_load(&l->n_lanes);
+    for (size_t i = 0; i < nl; i++) {
+        _Atomic int *busy = atomic_load(&l->lanes[i]->busy);
+        while (busy && atomic_load_explicit(busy, memory_order_acquire))
+            sched_yield();
+    }
     pthread_rwlock_unlock(&active_lock);
     pthread_mutex_lock(&l->lock);
     l->stopping = 1;
     pthread_cond_signal(&l->more);
     pthread_mutex_unlock(&l->lock);
     pthread_join(l->thread, NULL);
-    pthread_mutex_destroy(&l->ids.lock);
     pthread_cond_destroy(&l->done);
     pthread_cond_destroy(&l->more);
     pthread_mutex_destroy(&l->lock);
     free_log(l);
 }
 
-static int push(struct orri_plog *l, const struct orr_prediction *p,
-                struct orr_error *e)
+/* A lane for this thread (active_lock held for reading): one given back
+ * by an exited thread, or a new one. */
+static struct orri_plog_lane *claim_lane(struct orri_plog *l)
 {
-    size_t need = entry_bytes(p);
-    struct entry *en = NULL;
-    /* A slot reserved and a spare record taken under the lock; the copy
-     * (15 KB for a 64-row request) made outside it, so serving threads
-     * never wait for each other's copies; the record queued under the
-     * lock again.  Reserved slots count as taken: the ring never
-     * overflows. */
+    struct orri_plog_lane *ln = NULL;
     pthread_mutex_lock(&l->lock);
-    int full = l->n + l->filling >= l->cap;
-    if (full) {
-        l->st.dropped++;
-    } else {
-        l->filling++;
-        if (need && l->free && l->free->bytes >= need) {
-            en = l->free;
-            l->free = en->next;
-            l->n_free--;
-        }
+    size_t nl = atomic_load(&l->n_lanes);
+    for (size_t i = 0; !ln && i < nl; i++) {
+        int free_ = 0;
+        if (atomic_compare_exchange_strong(&l->lanes[i]->owned, &free_, 1))
+            ln = l->lanes[i];
     }
+    if (!ln && nl < LANES_MAX &&
+        (ln = orri_plog_lane_new(l->ring_size, l->n_slots))) {
+        atomic_store(&ln->owned, 1);
+        l->lanes[nl] = ln;
+        atomic_store_explicit(&l->n_lanes, nl + 1, memory_order_release);
+    }
+    if (ln)
+        atomic_store(&ln->busy, &tl.busy);
     pthread_mutex_unlock(&l->lock);
-    if (full)
-        return orr_fail(e, ORR_EBUSY,
-                        "prediction log queue full: record dropped");
-    if (!en && need) {
-        en = malloc(need < 512 ? 512 : need);
-        if (en)
-            en->bytes = need < 512 ? 512 : need;
+    if (!ln)
+        return NULL;
+    tl.gen = l->gen;
+    tl.log = l;
+    tl.lane = ln;
+    if (exit_key_ok)
+        pthread_setspecific(exit_key, &tl);
+    return ln;
+}
+
+static int push(struct orri_plog *l, struct orri_plog_lane *ln,
+                const struct orr_prediction *p, struct orr_error *e)
+{
+    int half;
+    enum orri_plog_append a = orri_plog_lane_append(ln, p, &half);
+    if (a != ORRI_PLOG_APPENDED) {
+        if (a == ORRI_PLOG_FULL)
+            return orr_fail(e, ORR_EBUSY, "prediction log queue full: "
+                            "record dropped");
+        if (a == ORRI_PLOG_TOO_BIG)
+            return orr_fail(e, ORR_EINVAL, "prediction log: a record "
+                            "larger than half the queue's %zu bytes: "
+                            "dropped", ln->ring_size);
+        return orr_fail(e, ORR_ENOMEM, "prediction log: out of memory, "
+                        "record dropped");
     }
-    if (en)
-        entry_fill(en, p);
-    pthread_mutex_lock(&l->lock);
-    l->filling--;
-    if (!en) {
-        l->st.dropped++;
-    } else {
-        l->ring[(l->head + l->n) % l->cap] = en;
-        l->n++;
-        l->st.queued++;
-        /* Wake the writer when it may be idle, or to end its linger. */
-        if (l->n == 1 || l->n == BATCH_MAX)
-            pthread_cond_signal(&l->more);
+    /* The record is published (release): now see whether the writer
+     * sleeps; its side of this handshake is in writer(). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (half || atomic_load_explicit(&l->idle, memory_order_relaxed))
+        wake(l);
+    return ORR_OK;
+}
+
+/* A label: the row may still be in a lane, so write what is queued
+ * first: ORR_ENOTFOUND then means "no such prediction yet" (the label is
+ * kept anyway and joins when the prediction arrives).  An id this log
+ * wrote needs no lookup; others are looked up in the legacy rows and
+ * the newest chunks: older ones answer "pending" though their label
+ * joins all the same. */
+static int label(struct orri_plog *l, const struct orr_prediction *p,
+                 struct orr_error *e)
+{
+    int rc = orri_plog_flush(l, 5000, e);
+    if (!rc && p->model && p->model[0] &&
+        orri_plog_ids_has(&l->ids, p->model, p->request_id)) {
+        struct orri_label_row r = {p->request_id, p->model, p->label};
+        return orri_labels_put(l->meta, &r, 1, NULL, e);
     }
-    pthread_mutex_unlock(&l->lock);
-    if (en)
-        return ORR_OK;
-    return orr_fail(e, ORR_ENOMEM,
-                    "prediction log: out of memory, record dropped");
+    if (!rc)
+        rc = orri_predictions_label_recent(l->meta, p->model, p->request_id,
+                                           p->label, RECENT_SCAN, e);
+    return rc;
 }
 
 int orri_serve_log_prediction(const struct orr_prediction *p,
@@ -573,33 +772,40 @@ int orri_serve_log_prediction(const struct orr_prediction *p,
     if (!p || p->size < offsetof(struct orr_prediction, label) ||
         !p->request_id || !p->request_id[0])
         return orr_fail(e, ORR_EINVAL, "log_prediction: bad record");
-    int label = !p->inputs;
-    if (label && (p->size < sizeof *p || !p->label))
+    int is_label = !p->inputs;
+    if (is_label && (p->size < sizeof *p || !p->label))
         return orr_fail(e, ORR_EINVAL, "log_prediction: no inputs, no label");
-    /* Read-locked across the call so the log cannot be stopped under
-     * it; serving threads share it. */
+    /* Fast path: this thread has a lane in the active log.  Marked busy
+     * before the log is looked at again, so a stop either is seen here
+     * or waits for this call (orri_plog_stop). */
+    uint64_t g = atomic_load_explicit(&active_gen, memory_order_relaxed);
+    if (!is_label && g && g == tl.gen) {
+        atomic_store_explicit(&tl.busy, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        int rc = ORR_EUNSUPPORTED;
+        if (atomic_load_explicit(&active_gen, memory_order_relaxed) == g)
+            rc = push(tl.log, tl.lane, p, e);
+        atomic_store_explicit(&tl.busy, 0, memory_order_release);
+        if (rc != ORR_EUNSUPPORTED)
+            return rc;
+    }
     pthread_rwlock_rdlock(&active_lock);
     int rc;
-    if (!active) {
+    struct orri_plog *l = active;
+    if (!l) {
         rc = orr_fail(e, ORR_EUNSUPPORTED, "no prediction log is kept here");
-    } else if (!label) {
-        rc = push(active, p, e);
+    } else if (is_label) {
+        rc = label(l, p, e);
     } else {
-        /* The row may still be queued: write what is queued first, so
-         * ORR_ENOTFOUND means "no such prediction yet" (the label is kept
-         * anyway and joins when the prediction arrives). */
-        rc = orri_plog_flush(active, 5000, e);
-        /* An id this log wrote needs no lookup; others are looked up in
-         * the legacy rows and the newest chunks: older ones answer
-         * "pending" though their label joins all the same. */
-        if (!rc && p->model && p->model[0] &&
-            recent_has(&active->ids, p->model, p->request_id)) {
-            struct orri_label_row r = {p->request_id, p->model, p->label};
-            rc = orri_labels_put(active->meta, &r, 1, NULL, e);
-        } else if (!rc) {
-            rc = orri_predictions_label_recent(
-                active->meta, p->model, p->request_id, p->label,
-                RECENT_SCAN, e);
+        struct orri_plog_lane *ln = tl.gen == l->gen ? tl.lane
+                                                     : claim_lane(l);
+        if (ln) {
+            rc = push(l, ln, p, e);
+        } else {
+            atomic_fetch_add(&l->dropped_nolane, 1);
+            rc = orr_fail(e, ORR_EBUSY, "prediction log: more than %d "
+                          "threads logging at once: record dropped",
+                          LANES_MAX);
         }
     }
     pthread_rwlock_unlock(&active_lock);

@@ -1,17 +1,15 @@
 /*
- * serve/plog.h - the prediction log queue: servers hand predictions to
- * the host (orr_host.log_prediction), which copies them into a bounded
- * queue and returns; a writer thread writes them to the metadata store
- * in batched transactions, a chunk of predictions a row
- * (`prediction_chunks`, meta/predictions.h), the chunks' inputs and
- * outputs appended first to the writer's own segment file in
- * `predictions/` beside the store (schema 8, meta/psegment.h: a log per
- * process, a file per log, so two servers of a site never share one).
- * Serving threads only copy into the queue; the writer thread does all
- * the rest.  When the queue is full the
- * record is dropped and counted: a request never waits for storage.
- * The log remembers the request ids it wrote (the last 1-2 million), so
- * a label posted for one is matched without a lookup in the store.
+ * serve/plog.h - the prediction log: servers hand predictions to the
+ * host (orr_host.log_prediction), which copies each into the calling
+ * thread's lane (serve/plog_lane.h: a bounded ring, no lock) and
+ * returns; a writer thread drains the lanes in batches, each lane's
+ * payload appended straight from its ring to the lane's own segment
+ * file in `predictions/` beside the store (meta/psegment.h), and the
+ * batch's chunks (`prediction_chunks`, layout 1, meta/predictions.h)
+ * committed in one transaction.  When a lane is full the record is
+ * dropped and counted: a request never waits for storage.  The log
+ * remembers the request ids it wrote (serve/plog_ids.h), so a label
+ * posted for one is matched without a lookup in the store.
  *
  * One log is active per process (the one of the serve session running);
  * log_prediction without one returns ORR_EUNSUPPORTED.
@@ -36,8 +34,10 @@ struct orri_plog_stats {
     uint64_t failed;    /* lost to a store error                          */
 };
 
-/* Start a log of `capacity` records (0: 8192) writing to `meta`, and make
- * it the process's active log. */
+/* Start a log writing to `meta`, and make it the process's active log.
+ * Each thread that logs gets a lane of its own (up to 64 at once) of
+ * `capacity` records (0: 8192) and 16 MiB of payload; a record that does
+ * not fit in its thread's lane is dropped and counted. */
 int  orri_plog_start(struct orr_meta *meta, size_t capacity,
                      struct orri_plog **out, struct orr_error *e);
 /* Wait (up to timeout_ms) until everything queued so far is written:
@@ -51,6 +51,8 @@ void orri_plog_stop(struct orri_plog *l);
 /* Tests only: when >= 2 (a power of two), the number of written request
  * ids a log started afterwards remembers, instead of 2^21. */
 extern int orri_plog_test_ring;
+/* Tests only: when > 0, each lane's payload bytes instead of 16 MiB. */
+extern size_t orri_plog_test_lane_bytes;
 
 /* The host table's log_prediction member. */
 int orri_serve_log_prediction(const struct orr_prediction *p,

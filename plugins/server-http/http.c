@@ -140,6 +140,16 @@ struct wctx {
     size_t      n_free;
 };
 
+/* The prediction log's counters, one stripe per serving thread (taken
+ * round robin), each on a cache line of its own and summed for /metrics:
+ * one shared counter was a line both serving cores kept taking from each
+ * other, on every logged request. */
+#define LOG_STRIPES 16
+struct log_stripe {
+    atomic_ullong logged, dropped;
+    char          pad[64 - 2 * sizeof(atomic_ullong)];
+};
+
 struct srv {
     struct MHD_Daemon    **workers;     /* started: n_workers daemons      */
     struct wctx           *wctx;        /* n_workers                       */
@@ -164,7 +174,7 @@ struct srv {
     struct series         *series;
     atomic_ullong          http_by_code[N_CODES];
     atomic_long            in_flight;
-    atomic_ullong          log_logged, log_dropped;
+    struct log_stripe      log_n[LOG_STRIPES];
     atomic_ullong          rid_seq;     /* generated request ids          */
     uint64_t               rid_salt;
     char                 **tokens;
@@ -894,10 +904,15 @@ static void log_prediction(struct srv *s, const struct req *r,
     };
     struct orr_error e = {0};
     int rc = fn(&p, &e);
+    static _Thread_local unsigned stripe;   /* 1 + index; 0: none yet */
+    static atomic_uint stripes;
+    if (!stripe)
+        stripe = atomic_fetch_add(&stripes, 1u) % LOG_STRIPES + 1;
+    struct log_stripe *n = &s->log_n[stripe - 1];
     if (!rc)
-        atomic_fetch_add(&s->log_logged, 1);
+        atomic_fetch_add_explicit(&n->logged, 1, memory_order_relaxed);
     else if (rc != ORR_EUNSUPPORTED)
-        atomic_fetch_add(&s->log_dropped, 1);
+        atomic_fetch_add_explicit(&n->dropped, 1, memory_order_relaxed);
 }
 
 /* POST /v2/models/{name}/feedback: {"id": ..., "label": ...} or a list
@@ -1416,6 +1431,11 @@ static void metrics_text(struct srv *s, struct sbuf *b)
                     "\"%s\"} %llu\n", x->model, x->version, cum);
     }
     pthread_mutex_unlock(&s->lock);
+    unsigned long long log_logged = 0, log_dropped = 0;
+    for (int i = 0; i < LOG_STRIPES; i++) {
+        log_logged += atomic_load(&s->log_n[i].logged);
+        log_dropped += atomic_load(&s->log_n[i].dropped);
+    }
     sbuf_printf(b, "# HELP orrery_predictions_logged_total Predictions "
                 "queued for the prediction log.\n"
                 "# TYPE orrery_predictions_logged_total counter\n"
@@ -1424,7 +1444,7 @@ static void metrics_text(struct srv *s, struct sbuf *b)
                 "logged: the log's queue was full.\n"
                 "# TYPE orrery_predictions_dropped_total counter\n"
                 "orrery_predictions_dropped_total %llu\n",
-                atomic_load(&s->log_logged), atomic_load(&s->log_dropped));
+                log_logged, log_dropped);
     struct orr_error e = {0};
     if (H->size >= offsetof(struct orr_host, export_metrics) +
                        sizeof(void *) && H->export_metrics &&

@@ -653,23 +653,42 @@ def logged_rows(want=None):
             " outputs, input_cols, output_cols FROM predictions"
             " ORDER BY id")]
         for (model, ver, n, icols, ocols, ids, lat, nrows, ins,
-             outs, seg, seg_off, seg_bytes) in store_rows(
+             outs, seg, seg_off, seg_bytes, layout) in store_rows(
                 "SELECT model, version, n, input_cols, output_cols,"
                 " request_ids, latency_us, rows, inputs, outputs,"
-                " segment, seg_offset, seg_bytes"
+                " segment, seg_offset, seg_bytes, seg_layout"
                 " FROM prediction_chunks ORDER BY id"):
             rids = ids.split(b"\0")[:-1]
             lats = struct.unpack("<%dq" % n, lat)
             nr = struct.unpack("<%dq" % n, nrows)
+            pay = None
             if seg is not None:
-                # Schema 8: inputs then outputs in a segment file of
-                # predictions/ beside the store, nothing inline.
+                # Schema 8: the payload in a segment file of predictions/
+                # beside the store, nothing inline.
                 check(ins == b"" and outs is None and "/" not in seg,
                       "a chunk in segment %s" % seg)
                 with open(os.path.join(os.path.dirname(store_path()),
                                        "predictions", seg), "rb") as f:
                     f.seek(seg_off)
                     pay = f.read(seg_bytes)
+            if pay is not None and layout == 1:
+                # Schema 9, layout 1 (what `orrery serve` writes): each
+                # prediction's inputs then its outputs.
+                check(len(rids) == n and
+                      len(pay) == 8 * (icols + ocols) * sum(nr),
+                      "a consistent chunk of %d (layout 1)" % n)
+                off = 0
+                for i in range(n):
+                    ni, no = 8 * icols * nr[i], 8 * ocols * nr[i]
+                    got.append((rids[i].decode(), model, ver, lats[i],
+                                pay[off:off + ni],
+                                pay[off + ni:off + ni + no] if ocols
+                                else None, icols, ocols))
+                    off += ni + no
+                continue
+            if pay is not None:
+                # Layout 0: the inputs of all, then their outputs.
+                check(layout is None, "layout %r" % layout)
                 ni = 8 * icols * sum(nr)
                 ins, outs = pay[:ni], pay[ni:] if ocols else None
             check(len(rids) == n and len(ins) == 8 * icols * sum(nr) and

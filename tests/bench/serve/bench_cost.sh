@@ -79,9 +79,9 @@ one() {   # one LABEL LOG(0|1) MODEL|floor
 
 for round in $(seq 1 "$rounds"); do
   echo "== round $round, $rate requests/s"
-  one floor 0 floor
-  one linear 0 cancer@champion
-  one linear+log 1 cancer@champion
+  [ -z "${NOFLOOR:-}" ] && one floor 0 floor
+  [ -z "${NOLINEAR:-}" ] && one linear 0 cancer@champion
+  [ -z "${NOLINEAR:-}" ] && one linear+log 1 cancer@champion
   one xgboost 0 cancer_xgb@bench
   one xgboost+log 1 cancer_xgb@bench
 done

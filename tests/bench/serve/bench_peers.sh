@@ -13,6 +13,8 @@
 # turn, the order reversed every round; prints each run and the best of
 # each with its ratio to FastAPI + uvicorn with 2 workers.
 #   DURATION=8s ROUNDS=2 bash tests/bench/serve/bench_peers.sh build
+# CONTENDERS="orrery orrery_nolog" runs only those (the summary then
+# lacks the ratios to the peers left out).
 # Needs wrk, python3-xgboost, python3-fastapi, uvicorn, gunicorn,
 # python3-flask (Debian; `bash scripts/deps.sh bench` installs them).
 set -euo pipefail
@@ -80,7 +82,7 @@ v2() {   # v2 ROWS CONNS [binary]: one wrk run, its summary line
     tail -1
 }
 
-contenders="orrery orrery_nolog floor fastapi2 fastapi1 flask2"
+contenders=${CONTENDERS:-"orrery orrery_nolog floor fastapi2 fastapi1 flask2"}
 : > results.txt
 for round in $(seq 1 "$rounds"); do
   order=$contenders

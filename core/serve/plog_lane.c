@@ -1,0 +1,187 @@
+/*
+ * serve/plog_lane.c - a lane of the prediction log: the serving thread's
+ * append, lock-free, and the writer's view of a payload.
+ */
+#include "serve/plog_lane.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <orrery/table.h>
+
+#include "meta/psegment.h"
+#include "serve/plog_ids.h"
+
+struct orri_plog_lane *orri_plog_lane_new(size_t ring_size, size_t n_slots)
+{
+    size_t bytes = (sizeof(struct orri_plog_lane) + 63) / 64 * 64;
+    struct orri_plog_lane *ln = aligned_alloc(64, bytes);
+    if (!ln)
+        return NULL;
+    memset(ln, 0, bytes);
+    ring_size = (ring_size + ORRI_PSEG_ALIGN - 1) / ORRI_PSEG_ALIGN *
+                ORRI_PSEG_ALIGN;
+    /* Mapped, not allocated: aligned for O_DIRECT, and its pages are
+     * only backed as the stream first reaches them. */
+    void *ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ln->slots = calloc(n_slots, sizeof *ln->slots);
+    if (ring == MAP_FAILED || !ln->slots) {
+        if (ring != MAP_FAILED)
+            munmap(ring, ring_size);
+        free(ln->slots);
+        free(ln);
+        return NULL;
+    }
+    ln->ring = ring;
+    ln->ring_size = ring_size;
+    ln->n_slots = n_slots;
+    return ln;
+}
+
+void orri_plog_lane_free(struct orri_plog_lane *ln)
+{
+    if (!ln)
+        return;
+    uint64_t t = atomic_load(&ln->slot_tail);
+    uint64_t h = atomic_load(&ln->slot_head);
+    for (; t < h; t++)
+        free(ln->slots[t % ln->n_slots].heap);
+    munmap(ln->ring, ln->ring_size);
+    free(ln->slots);
+    free(ln);
+}
+
+/* Copy `len` bytes to stream position `pos`, hashing them. */
+static void put(struct orri_plog_lane *ln, struct orri_pseg_hash *h,
+                uint64_t pos, const void *src, size_t len)
+{
+    size_t at = (size_t)(pos % ln->ring_size);
+    size_t first = ln->ring_size - at < len ? ln->ring_size - at : len;
+    orri_pseg_hash_copy(h, ln->ring + at, src, first);
+    if (first < len)
+        orri_pseg_hash_copy(h, ln->ring, (const char *)src + first,
+                            len - first);
+}
+
+/* Room for a record of `bytes` and a slot, by the producer's view of
+ * the tails, refreshed when that view says no. */
+static int room(struct orri_plog_lane *ln, uint64_t sh, size_t bytes)
+{
+    if (sh - ln->seen_slot_tail >= ln->n_slots ||
+        ln->pos_head + bytes - ln->seen_pos_tail > ln->ring_size) {
+        ln->seen_slot_tail = atomic_load_explicit(&ln->slot_tail,
+                                                  memory_order_acquire);
+        ln->seen_pos_tail = atomic_load_explicit(&ln->pos_tail,
+                                                 memory_order_acquire);
+    }
+    return sh - ln->seen_slot_tail < ln->n_slots &&
+           ln->pos_head + bytes - ln->seen_pos_tail <= ln->ring_size;
+}
+
+static void count_drop(struct orri_plog_lane *ln)
+{
+    atomic_store_explicit(&ln->dropped,
+                          atomic_load_explicit(&ln->dropped,
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+enum orri_plog_append orri_plog_lane_append(struct orri_plog_lane *ln,
+                                            const struct orr_prediction *p,
+                                            int *half)
+{
+    *half = 0;
+    const struct orr_matrix *x = p->inputs, *y = p->outputs;
+    size_t nin = x->rows * x->cols, nout = y ? y->rows * y->cols : 0;
+    uint64_t sh = atomic_load_explicit(&ln->slot_head, memory_order_relaxed);
+    if (nin > ln->ring_size / 16 || nout > ln->ring_size / 16 ||
+        (nin + nout) * sizeof(double) > ln->ring_size / 2 ||
+        x->rows > UINT32_MAX || x->cols > UINT32_MAX ||
+        (y && (y->rows > UINT32_MAX || y->cols > UINT32_MAX))) {
+        count_drop(ln);
+        return ORRI_PLOG_TOO_BIG;
+    }
+    size_t bytes = (nin + nout) * sizeof(double);
+    if (!room(ln, sh, bytes)) {
+        count_drop(ln);
+        return ORRI_PLOG_FULL;
+    }
+    struct orri_plog_slot *s = &ln->slots[sh % ln->n_slots];
+    const char *id = p->request_id, *model = p->model ? p->model : "";
+    const char *version = p->version ? p->version : "";
+    size_t li = strlen(id), lm = strlen(model), lv = strlen(version);
+    char *str = s->str;
+    s->heap = NULL;
+    if (li + lm + lv + 3 > sizeof s->str) {
+        if (li + lm + lv + 3 > UINT32_MAX ||
+            !(str = s->heap = malloc(li + lm + lv + 3))) {
+            count_drop(ln);
+            return ORRI_PLOG_NOMEM;
+        }
+    }
+    memcpy(str, id, li + 1);
+    memcpy(str + li + 1, model, lm + 1);
+    memcpy(str + li + lm + 2, version, lv + 1);
+    s->model_at = (uint32_t)(li + 1);
+    s->version_at = (uint32_t)(li + lm + 2);
+    s->pos = ln->pos_head;
+    s->bytes = (uint32_t)bytes;
+    s->in_rows = (uint32_t)x->rows;
+    s->in_cols = (uint32_t)x->cols;
+    s->out_rows = y ? (uint32_t)y->rows : 0;
+    s->out_cols = y ? (uint32_t)y->cols : 0;
+    s->ts_ms = p->ts_ms;
+    s->latency_us = p->latency_us;
+    s->key = orri_plog_id_key(model, id);
+    /* The copy reads the request's values while they are still in this
+     * core's cache: its checksum is taken here, so the writer never
+     * reads the payload (it goes to the file by DMA). */
+    struct orri_pseg_hash h;
+    orri_pseg_hash_init(&h);
+    put(ln, &h, ln->pos_head, x->data, nin * sizeof(double));
+    if (nout)
+        put(ln, &h, ln->pos_head + nin * sizeof(double), y->data,
+            nout * sizeof(double));
+    s->check = orri_pseg_hash_final(&h);
+    ln->pos_head += bytes;
+    atomic_store_explicit(&ln->slot_head, sh + 1, memory_order_release);
+    /* Counted after it is published: a flush waiting for the count
+     * finds the record (plog.c reads it with acquire). */
+    atomic_store_explicit(&ln->queued,
+                          atomic_load_explicit(&ln->queued,
+                                               memory_order_relaxed) + 1,
+                          memory_order_release);
+    /* Half full?  Looked at every sixteenth of the lane's slots or of its
+     * ring, whichever comes first: the tails live on the writer's cache
+     * line. */
+    if (sh + 1 >= ln->next_check || ln->pos_head >= ln->next_check_pos) {
+        ln->seen_slot_tail = atomic_load_explicit(&ln->slot_tail,
+                                                  memory_order_acquire);
+        ln->seen_pos_tail = atomic_load_explicit(&ln->pos_tail,
+                                                 memory_order_acquire);
+        *half = sh + 1 - ln->seen_slot_tail >= ln->n_slots / 2 ||
+                ln->pos_head - ln->seen_pos_tail >= ln->ring_size / 2;
+        ln->next_check = sh + 1 + (ln->n_slots / 16 ? ln->n_slots / 16 : 1);
+        ln->next_check_pos = ln->pos_head + ln->ring_size / 16;
+    }
+    return ORRI_PLOG_APPENDED;
+}
+
+const void *orri_plog_lane_payload_at(const struct orri_plog_lane *ln,
+                                      const struct orri_plog_slot *s)
+{
+    size_t at = (size_t)(s->pos % ln->ring_size);
+    return at + s->bytes <= ln->ring_size ? ln->ring + at : NULL;
+}
+
+void orri_plog_lane_payload(const struct orri_plog_lane *ln,
+                            const struct orri_plog_slot *s, void *dst)
+{
+    size_t at = (size_t)(s->pos % ln->ring_size);
+    size_t first = ln->ring_size - at < s->bytes ? ln->ring_size - at
+                                                  : s->bytes;
+    memcpy(dst, ln->ring + at, first);
+    memcpy((char *)dst + first, ln->ring, s->bytes - first);
+}
