@@ -36,4 +36,18 @@ void orri_csv_set_chunk(size_t bytes);
  * goes through libcsv, as a reference for the fast path's results. */
 void orri_csv_set_fast_path(int on);
 
+/* 1 (the default): regular files are mapped and parsed in place; 0:
+ * read into the stream's buffer, as pipes are. */
+void orri_csv_set_map(int on);
+
+/* Rows of the calling thread's last file (its last pass) that the
+ * AVX-512 loop parsed. */
+size_t orri_csv_last_simd_rows(void);
+
+/* The row loop for rows of numeric columns: 0 the scalar one
+ * everywhere; 1 (the default, chosen at the first load) the AVX-512 one
+ * where the CPU has it (F, BW, DQ, CD, VBMI, VBMI2).  Returns the loop
+ * now in use: 1 AVX-512, 0 scalar. */
+int orri_csv_set_simd(int level);
+
 #endif /* ORR_DATA_CSV_INTERNAL_H */

@@ -1,16 +1,19 @@
 /* The CSV loader's quote-free fast path against libcsv: every file is
  * loaded with every byte through libcsv (the reference), then through the
  * fast path with the default 1 MiB chunks, with tiny chunks (so records,
- * fields and CRLF pairs straddle chunk boundaries), and split in two
- * parts; the datasets must be identical (names, kinds, values bit for
- * bit, missing masks, dictionaries and codes) or the errors the same
+ * fields and CRLF pairs straddle chunk boundaries), split in two
+ * parts, read() into the buffer instead of mapped, and with the scalar
+ * row loop instead of the AVX-512 one; the datasets must be identical
+ * (names, kinds, values bit for bit, missing masks, dictionaries and
+ * codes) or the errors the same
  * messages (file, record, column).  Fixtures: CRLF, CR only, missing
  * values, labels, numbers that turn into labels, ragged rows, bad numbers
  * in declared numeric columns, blanks around fields, blank lines, empty
  * file, header only, no final line break, very long fields, quotes only
  * late in the file (the path switches mid-file), a quote after plain
- * records in the same block, the real data sets, and
- * a seeded random differential over generated files. */
+ * records in the same block, the real data sets, a seeded random
+ * differential over generated files, and numeric files of every number
+ * shape and width for the AVX-512 row loop. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +33,13 @@ struct outcome {
     struct orr_dataset *ds;
 };
 
-static void load(const char *path, const struct orr_csv_options *o,
-                 int fast, size_t chunk, int split, struct outcome *out)
+static void load_simd(const char *path, const struct orr_csv_options *o,
+                      int fast, size_t chunk, int split, int map, int simd,
+                      struct outcome *out)
 {
     memset(out, 0, sizeof *out);
+    orri_csv_set_simd(simd);
+    orri_csv_set_map(map);
     orri_csv_set_fast_path(fast);
     orri_csv_set_chunk(chunk);
     orri_csv_set_parallel_min(split ? 0 : SIZE_MAX);
@@ -41,6 +47,15 @@ static void load(const char *path, const struct orr_csv_options *o,
     orri_csv_set_fast_path(1);
     orri_csv_set_chunk(0);
     orri_csv_set_parallel_min((size_t)16 << 20);
+    orri_csv_set_map(1);
+    orri_csv_set_simd(1);
+}
+
+static void load(const char *path, const struct orr_csv_options *o,
+                 int fast, size_t chunk, int split, int map,
+                 struct outcome *out)
+{
+    load_simd(path, o, fast, chunk, split, map, 1, out);
 }
 
 /* Load `path` every way; 1 if all agree with libcsv alone.  The
@@ -48,25 +63,33 @@ static void load(const char *path, const struct orr_csv_options *o,
 static int agree_x(const char *path, const struct orr_csv_options *o,
                    char *msg, size_t cap, size_t scale)
 {
-    static const struct { int fast; size_t chunk; int split; } way[] = {
-        {1, 0, 0}, {1, 1, 0}, {1, 7, 0}, {1, 64, 0}, {1, 0, 1}, {1, 5, 1},
-        {0, 3, 0}, {0, 0, 1},
+    /* map 0: read() into the buffer, as a pipe is, not parsed in place;
+     * simd 0: the scalar row loop (1: AVX-512 where the CPU has it) */
+    static const struct {
+        int fast;
+        size_t chunk;
+        int split, map, simd;
+    } way[] = {
+        {1, 0, 0, 1, 1}, {1, 1, 0, 1, 1}, {1, 7, 0, 1, 1}, {1, 64, 0, 1, 1},
+        {1, 0, 1, 1, 1}, {1, 5, 1, 1, 1}, {0, 3, 0, 1, 1}, {0, 0, 1, 1, 1},
+        {1, 0, 0, 0, 1}, {1, 7, 1, 0, 1}, {1, 0, 0, 1, 0}, {1, 9, 1, 1, 0},
     };
     struct outcome ref;
     int ok = 1;
-    load(path, o, 0, 0, 0, &ref);
+    load_simd(path, o, 0, 0, 0, 1, 0, &ref);
     snprintf(msg, cap, "%s", ref.e.msg);
     for (size_t i = 0; i < sizeof way / sizeof *way; i++) {
         struct outcome got;
-        load(path, o, way[i].fast, way[i].chunk * scale, way[i].split,
-             &got);
+        load_simd(path, o, way[i].fast, way[i].chunk * scale, way[i].split,
+                  way[i].map, way[i].simd, &got);
         int same = got.rc == ref.rc &&
                    (ref.rc ? !strcmp(got.e.msg, ref.e.msg) :
                              same_ds(got.ds, ref.ds));
         if (!same)
             fprintf(stderr, "%s: libcsv: %d '%s'; fast %d chunk %zu split "
-                    "%d: %d '%s'%s\n", path, ref.rc, ref.e.msg, way[i].fast,
-                    way[i].chunk, way[i].split, got.rc, got.e.msg,
+                    "%d map %d simd %d: %d '%s'%s\n", path, ref.rc,
+                    ref.e.msg, way[i].fast, way[i].chunk, way[i].split,
+                    way[i].map, way[i].simd, got.rc, got.e.msg,
                     !ref.rc && !got.rc ? " (tables differ)" : "");
         ok &= same;
         orr_dataset_free(got.ds);
@@ -259,15 +282,20 @@ static void test_long(void)
     CHECK_STR(msg, "");
     /* the fast path did read it all (it is not libcsv in disguise) */
     struct outcome got;
-    load(p, &(struct orr_csv_options){0}, 1, 0, 0, &got);
+    load(p, &(struct orr_csv_options){0}, 1, 0, 0, 1, &got);
     CHECK_INT(got.rc, 0);
     CHECK_INT(orri_csv_last_fast_bytes(), o);
     orr_dataset_free(got.ds);
-    load(p, &(struct orr_csv_options){0}, 1, 0, 1, &got);
+    load(p, &(struct orr_csv_options){0}, 1, 0, 1, 1, &got);
     CHECK_INT(orri_csv_last_fast_bytes(), o);
     orr_dataset_free(got.ds);
-    load(p, &(struct orr_csv_options){0}, 0, 0, 0, &got);
+    load(p, &(struct orr_csv_options){0}, 0, 0, 0, 1, &got);
     CHECK_INT(orri_csv_last_fast_bytes(), 0);
+    orr_dataset_free(got.ds);
+    /* read() rather than mapped: the fast path still takes every byte */
+    load(p, &(struct orr_csv_options){0}, 1, 0, 1, 0, &got);
+    CHECK_INT(got.rc, 0);
+    CHECK_INT(orri_csv_last_fast_bytes(), o);
     orr_dataset_free(got.ds);
     /* quotes only in the middle and near the end: the path switches to
      * libcsv and back, within one part and across the split */
@@ -284,7 +312,7 @@ static void test_long(void)
     p = write_n("latequotes.csv", s, o);
     CHECK(agree_x(p, &(struct orr_csv_options){0}, msg, sizeof msg, 997));
     CHECK_STR(msg, "");
-    load(p, &(struct orr_csv_options){0}, 1, 0, 0, &got);
+    load(p, &(struct orr_csv_options){0}, 1, 0, 0, 1, &got);
     CHECK_INT(got.rc, 0);
     CHECK(got.ds && got.ds->view.columns[2].type == ORR_COL_CATEGORY);
     size_t fast = orri_csv_last_fast_bytes();
@@ -447,12 +475,100 @@ static void test_random(void)
     free(s);
 }
 
+/* A number of a random shape for the AVX-512 loop's lanes and around
+ * them: a sign or none, 0-10 digits before a point or none, 0-10 after,
+ * leading zeros, now and then an exponent, a long mantissa (past the
+ * 8 bytes of a lane, past 64 bytes of a block), or a field that is no
+ * number (missing, blank, label: the row goes to the general path). */
+static size_t rand_number(char *out)
+{
+    uint64_t r = next();
+    size_t o = 0;
+    if (r % 97 == 0) {
+        static const char *const odd[] = {"", "NA", "x", " 1.5", "1.5 ",
+                                          "-", ".", "+.", "1e", "1..2",
+                                          "--1", "1-2", "\t2"};
+        const char *f = odd[next() % 13];
+        memcpy(out, f, strlen(f));
+        return strlen(f);
+    }
+    if (r & 1)
+        out[o++] = r & 2 ? '-' : '+';
+    else if (r & 2)
+        out[o++] = '-';
+    size_t before = (size_t)((r >> 4) % 11), after = (size_t)((r >> 8) % 11);
+    int point = (r >> 12) % 5 != 0;
+    if ((r >> 16) % 211 == 0)
+        before = 20 + (size_t)(next() % 60);    /* long: strtod's case */
+    if (!point && !before)
+        before = 1;
+    for (size_t i = 0; i < before; i++)
+        out[o++] = (char)('0' + (i == 0 && (r >> 20) % 3 ? 0 :
+                                 next() % 10));
+    if (point) {
+        out[o++] = '.';
+        for (size_t i = 0; i < after; i++)
+            out[o++] = (char)('0' + next() % 10);
+    }
+    if (!before && (!point || !after))
+        out[o++] = '7';                         /* at least one digit */
+    if ((r >> 24) % 61 == 0)
+        o += (size_t)snprintf(out + o, 8, "e%d", (int)(next() % 40) - 20);
+    return o;
+}
+
+/* Numeric files of 1 to 51 columns, fields of every shape and length
+ * (above), LF, CRLF or CR rows: the scalar row loop, the AVX-512 one
+ * and libcsv give the same tables and errors, in one part and two, in
+ * chunks that cut rows and blocks anywhere. */
+static void test_shapes(void)
+{
+    static const size_t widths[] = {1, 2, 3, 5, 7, 8, 9, 16, 17, 51};
+    size_t cap = 1 << 19, bad = 0, simd_rows = 0;
+    char *s = malloc(cap + 4096);
+    for (int f = 0; f < 120; f++) {
+        size_t cols = widths[f % 10], rows = 50 + next() % 300, o = 0;
+        const char *eol = f % 7 == 3 ? "\r\n" : f % 11 == 5 ? "\r" : "\n";
+        for (size_t c = 0; c < cols; c++)
+            o += (size_t)snprintf(s + o, 32, "%sc%zu", c ? "," : "", c);
+        o += (size_t)snprintf(s + o, 8, "%s", eol);
+        for (size_t r = 0; r < rows && o < cap; r++) {
+            for (size_t c = 0; c < cols; c++) {
+                if (c)
+                    s[o++] = ',';
+                o += rand_number(s + o);
+            }
+            o += (size_t)snprintf(s + o, 8, "%s", eol);
+        }
+        char name[32], msg[512];
+        snprintf(name, sizeof name, "shape%d.csv", f);
+        const char *path = write_n(name, s, o);
+        int ok = agree_x(path, &(struct orr_csv_options){0}, msg,
+                         sizeof msg, 29);
+        if (!ok)
+            fprintf(stderr, "  (shapes file %d kept as %s/%s)\n", f, dir,
+                    name);
+        bad += !ok;
+        struct outcome got;
+        load(path, &(struct orr_csv_options){0}, 1, 0, 0, 1, &got);
+        simd_rows += orri_csv_last_simd_rows();
+        orr_dataset_free(got.ds);
+    }
+    /* the AVX-512 loop did take rows, where the CPU has it */
+    printf("  AVX-512 row loop %s, %zu rows by it\n",
+           orri_csv_set_simd(1) ? "on" : "not available", simd_rows);
+    CHECK(!orri_csv_set_simd(1) || simd_rows > 1000);
+    CHECK(bad == 0);
+    free(s);
+}
+
 int test_main_(int argc, char **argv);
 
 #define main test_main_
 TEST_MAIN({"fixtures", test_fixtures}, {"page_end", test_page_end},
           {"long", test_long},
-          {"real_data", test_real_data}, {"random", test_random})
+          {"real_data", test_real_data}, {"random", test_random},
+          {"shapes", test_shapes})
 #undef main
 
 int main(int argc, char **argv)

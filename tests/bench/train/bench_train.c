@@ -4,7 +4,9 @@
  *   bench_train gen FILE ROWS COLS SEED   synthetic classification CSV
  *   bench_train load FILE [PARTS [PATH]]  time orr_dataset_load_csv
  *                                         (PARTS 1: one parser, no split;
- *                                         PATH libcsv: no fast path)
+ *                                         PATH libcsv: no fast path;
+ *                                         read: read(), not mapped;
+ *                                         scalar: no AVX-512 row loop)
  *   bench_train fit FILE C THREADS        load, then time the linear fit
  *   bench_train predict FILE              rows/s for 1, 64, 10000 rows
  *   bench_train floor FILE ROWS COLS      what any loader pays before it
@@ -190,6 +192,10 @@ int main(int argc, char **argv)
         orri_csv_set_parallel_min(SIZE_MAX);
     if (!strcmp(argv[1], "load") && argc > 4 && !strcmp(argv[4], "libcsv"))
         orri_csv_set_fast_path(0);
+    if (!strcmp(argv[1], "load") && argc > 4 && !strcmp(argv[4], "read"))
+        orri_csv_set_map(0);
+    if (!strcmp(argv[1], "load") && argc > 4 && !strcmp(argv[4], "scalar"))
+        orri_csv_set_simd(0);
     struct orr_dataset *ds = load(argv[2], &secs);
     printf("rows %zu\ncols %zu\nload_s %.3f\n", ds->view.rows,
            ds->view.cols, secs);

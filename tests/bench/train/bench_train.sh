@@ -8,7 +8,8 @@
 #    (default 2,000,000 rows, ~954 MB, values written "%.6f"), loaded by
 #    orr_dataset_load_csv (two parts, the default for files >= 16 MiB on
 #    two CPUs; best of 3), with one parser, and with every byte through
-#    libcsv (the fast path off), against `wc -l` on the same file (best of
+#    libcsv (the fast path off), read() into a buffer instead of mapped
+#    (two parts), against `wc -l` on the same file (best of
 #    3, in the same run) and pandas.read_csv (python3-pandas), all warm
 #    (the file is read once before), with max RSS (/usr/bin/time); and
 #    two parts with the column arrays on huge pages (ORR_BENCH_HUGE=1).  Set
@@ -68,6 +69,8 @@ m=$(rss "$drv" load big.csv 1)
 echo "orrery load, one parser    $(sed -n 's/^load_s //p' "$work/stdout") s  max RSS $m"
 m=$(rss "$drv" load big.csv 2 libcsv)
 echo "orrery load, libcsv only   $(sed -n 's/^load_s //p' "$work/stdout") s  max RSS $m"
+m=$(rss "$drv" load big.csv 2 read)
+echo "orrery load, read() no map $(sed -n 's/^load_s //p' "$work/stdout") s  max RSS $m"
 if [ "${SKIP_PANDAS:-0}" != 1 ]; then
   m=$(rss /usr/bin/python3 -c '
 import time, pandas
