@@ -755,7 +755,7 @@ int orri_pseg_read_records(struct orri_pseg_reader *r, const char *name,
     orri_pseg_hash_init(&h);
     const unsigned char *p = r->buf ? r->buf : (const unsigned char *)"";
     for (size_t i = 0; i < n; p += rec_len[i], i++)
-        orri_pseg_fold(&h, orri_pseg_check(p, rec_len[i]));
+        orri_pseg_fold(&h, orri_pseg_record_check(p, rec_len[i]));
     if (orri_pseg_hash_final(&h) != check)
         return orr_fail(e, ORR_ECORRUPT, "%s/%s at offset %" PRId64
                         ": checksum mismatch (%zu bytes, %zu records)",

@@ -165,12 +165,26 @@ int  orri_pseg_stream_write(struct orri_pseg_writer *w,
                             uint64_t from, uint64_t to, const char **name,
                             int64_t *offset, struct orr_error *e);
 
+/* The checksum of one record of a layout-1 chunk (its inputs then its
+ * outputs; meta/pseg_record.c): eight lanes accumulated as XXH3 does,
+ * about twice XXH64's speed, fed in pieces through orri_pseg_rhash_*
+ * or at once.  The serving thread takes it while logging (serve/
+ * plog_lane.c); readers recompute it. */
+struct orri_pseg_rhash {
+    uint64_t      acc[8];
+    uint64_t      total;
+    unsigned char buf[64];
+    size_t        held;         /* bytes in buf                           */
+};
+void     orri_pseg_rhash_init(struct orri_pseg_rhash *h);
+void     orri_pseg_rhash_update(struct orri_pseg_rhash *h, const void *data,
+                                size_t len);
+uint64_t orri_pseg_rhash_final(const struct orri_pseg_rhash *h);
+uint64_t orri_pseg_record_check(const void *data, size_t len);
+
 /* The checksum of a chunk of layout 1, fed record by record: its
- * seg_check is orri_pseg_check over the little-endian 8-byte
- * orri_pseg_check of each record's bytes (its inputs then its
- * outputs), in order.  Writers compute each record's checksum where
- * the record is made (serve/plog.c: the serving thread, while copying
- * it); readers recompute them. */
+ * seg_check is orri_pseg_check (XXH64) over the little-endian 8-byte
+ * orri_pseg_record_check of each record, in order. */
 void orri_pseg_fold(struct orri_pseg_hash *h, uint64_t record_check);
 
 struct orri_pseg_reader;
@@ -188,7 +202,8 @@ int  orri_pseg_read(struct orri_pseg_reader *r, const char *name,
                     const unsigned char **data, struct orr_error *e);
 /* The same for a chunk of layout 1: its `n` records of rec_len[i] bytes
  * each (summing to `len`, else ORR_ECORRUPT before any read), checked
- * against the fold of their checksums (orri_pseg_fold). */
+ * against the fold of their checksums (orri_pseg_record_check,
+ * orri_pseg_fold). */
 int  orri_pseg_read_records(struct orri_pseg_reader *r, const char *name,
                             int64_t offset, size_t len, uint64_t check,
                             const size_t *rec_len, size_t n,

@@ -456,7 +456,7 @@ static const char *const migrations[] = {
      * writer thread mirrors the ring into the file with O_DIRECT, no
      * copy, no hashing, so `seg_check` is the fold of the per-record
      * checksums the serving threads took while copying
-     * (orri_pseg_fold): regrouping the bytes into layout 0, or hashing
+     * (orri_pseg_record_check, orri_pseg_fold): regrouping the bytes into layout 0, or hashing
      * them in the writer, cost the log writer as much as the write. */
     "ALTER TABLE prediction_chunks ADD COLUMN seg_layout INTEGER;",
 };

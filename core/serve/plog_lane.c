@@ -53,16 +53,15 @@ void orri_plog_lane_free(struct orri_plog_lane *ln)
     free(ln);
 }
 
-/* Copy `len` bytes to stream position `pos`, hashing them. */
-static void put(struct orri_plog_lane *ln, struct orri_pseg_hash *h,
-                uint64_t pos, const void *src, size_t len)
+/* Copy `len` bytes to stream position `pos`. */
+static void put(struct orri_plog_lane *ln, uint64_t pos, const void *src,
+                size_t len)
 {
     size_t at = (size_t)(pos % ln->ring_size);
     size_t first = ln->ring_size - at < len ? ln->ring_size - at : len;
-    orri_pseg_hash_copy(h, ln->ring + at, src, first);
+    memcpy(ln->ring + at, src, first);
     if (first < len)
-        orri_pseg_hash_copy(h, ln->ring, (const char *)src + first,
-                            len - first);
+        memcpy(ln->ring, (const char *)src + first, len - first);
 }
 
 /* Room for a record of `bytes` and a slot, by the producer's view of
@@ -135,16 +134,20 @@ enum orri_plog_append orri_plog_lane_append(struct orri_plog_lane *ln,
     s->ts_ms = p->ts_ms;
     s->latency_us = p->latency_us;
     s->key = orri_plog_id_key(model, id);
-    /* The copy reads the request's values while they are still in this
-     * core's cache: its checksum is taken here, so the writer never
-     * reads the payload (it goes to the file by DMA). */
-    struct orri_pseg_hash h;
-    orri_pseg_hash_init(&h);
-    put(ln, &h, ln->pos_head, x->data, nin * sizeof(double));
+    /* The checksum is taken here, from the request's values while they
+     * are still in this core's cache, so the writer never reads the
+     * payload (it goes to the file by DMA); then the copy, whose reads
+     * hit L1. */
+    struct orri_pseg_rhash h;
+    orri_pseg_rhash_init(&h);
+    orri_pseg_rhash_update(&h, x->data, nin * sizeof(double));
     if (nout)
-        put(ln, &h, ln->pos_head + nin * sizeof(double), y->data,
+        orri_pseg_rhash_update(&h, y->data, nout * sizeof(double));
+    s->check = orri_pseg_rhash_final(&h);
+    put(ln, ln->pos_head, x->data, nin * sizeof(double));
+    if (nout)
+        put(ln, ln->pos_head + nin * sizeof(double), y->data,
             nout * sizeof(double));
-    s->check = orri_pseg_hash_final(&h);
     ln->pos_head += bytes;
     atomic_store_explicit(&ln->slot_head, sh + 1, memory_order_release);
     /* Counted after it is published: a flush waiting for the count
