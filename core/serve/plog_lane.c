@@ -13,6 +13,8 @@
 #include "meta/psegment.h"
 #include "serve/plog_ids.h"
 
+#define HUGE ((size_t)2 << 20)
+
 struct orri_plog_lane *orri_plog_lane_new(size_t ring_size, size_t n_slots)
 {
     size_t bytes = (sizeof(struct orri_plog_lane) + 63) / 64 * 64;
@@ -23,9 +25,24 @@ struct orri_plog_lane *orri_plog_lane_new(size_t ring_size, size_t n_slots)
     ring_size = (ring_size + ORRI_PSEG_ALIGN - 1) / ORRI_PSEG_ALIGN *
                 ORRI_PSEG_ALIGN;
     /* Mapped, not allocated: aligned for O_DIRECT, and its pages are
-     * only backed as the stream first reaches them. */
-    void *ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE,
+     * only backed as the stream first reaches them.  On huge pages where
+     * the system allows (aligned to one, MADV_HUGEPAGE): with 4 KiB pages
+     * the copies into a 16 MiB ring missed the TLB every page, and the
+     * writer's O_DIRECT pinned page by page; bench_window_logcost, 64-row
+     * records: 7.0-7.4 against 5.1-5.5 us of CPU each (session 5). */
+    void *ring = mmap(NULL, ring_size + HUGE, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ring != MAP_FAILED) {
+        uintptr_t a = ((uintptr_t)ring + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+        size_t head = a - (uintptr_t)ring;
+        if (head)
+            munmap(ring, head);
+        munmap((char *)a + ring_size, HUGE - head);
+        ring = (void *)a;
+#ifdef MADV_HUGEPAGE
+        (void)madvise(ring, ring_size, MADV_HUGEPAGE);
+#endif
+    }
     ln->slots = calloc(n_slots, sizeof *ln->slots);
     if (ring == MAP_FAILED || !ln->slots) {
         if (ring != MAP_FAILED)
