@@ -607,10 +607,20 @@ int orri_plog_start(struct orr_meta *meta, size_t capacity,
         return orr_fail(e, ORR_EIO, "starting the prediction log writer: "
                         "%s", strerror(err));
     }
+    /* One log at a time: a stop waits only for the threads that can be
+     * in the active log's lanes. */
     pthread_rwlock_wrlock(&active_lock);
-    active = l;
-    atomic_store(&active_gen, l->gen);
+    int busy = active != NULL;
+    if (!busy) {
+        active = l;
+        atomic_store(&active_gen, l->gen);
+    }
     pthread_rwlock_unlock(&active_lock);
+    if (busy) {
+        orri_plog_stop(l);
+        return orr_fail(e, ORR_EBUSY, "a prediction log is already kept in "
+                        "this process");
+    }
     *out = l;
     return ORR_OK;
 }

@@ -34,7 +34,8 @@ struct orri_plog_stats {
     uint64_t failed;    /* lost to a store error                          */
 };
 
-/* Start a log writing to `meta`, and make it the process's active log.
+/* Start a log writing to `meta`, and make it the process's active log
+ * (ORR_EBUSY while another one is).
  * Each thread that logs gets a lane of its own (up to 64 at once) of
  * `capacity` records (0: 8192) and 16 MiB of payload; a record that does
  * not fit in its thread's lane is dropped and counted. */

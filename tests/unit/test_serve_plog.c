@@ -432,6 +432,11 @@ static void test_label(void)
     struct orri_plog *l = NULL;
     struct orr_error e = {0};
     CHECK_INT(orri_plog_start(m, 0, &l, &e), ORR_OK);
+    /* One log at a time. */
+    struct orri_plog *l2 = NULL;
+    CHECK_INT(orri_plog_start(m, 0, &l2, &e), ORR_EBUSY);
+    CHECK(l2 == NULL);
+    CHECK_CONTAINS(e.msg, "already");
     CHECK_INT(log_one(0, 1, &e), ORR_OK);
     struct orr_prediction p = {.size = sizeof p, .request_id = "t0-1",
                                .model = "m", .label = "1"};

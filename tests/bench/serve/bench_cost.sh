@@ -15,6 +15,7 @@
 # BIN64=1: 64-row requests in the binary tensor extension instead (the
 # prediction log's heaviest case; use a lower RATE, e.g. 10000).
 #   RATE=30000 ROUNDS=2 bash tests/bench/serve/bench_cost.sh build
+# NOFLOOR=1 and NOLINEAR=1 leave the floor and the linear model out.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
 rate=${RATE:-30000}
