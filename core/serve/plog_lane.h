@@ -94,8 +94,8 @@ enum orri_plog_append {
     ORRI_PLOG_NOMEM             /* dropped: no memory for long strings    */
 };
 
-/* Producer: copy prediction `p` (inputs set) into the lane, taking its
- * checksum on the way, and publish it.  *half is set when the lane is
+/* Producer: take the checksum of prediction `p` (inputs set), copy it
+ * into the lane and publish it.  *half is set when the lane is
  * half full or more (the writer should be woken), looked at every few
  * records only. */
 enum orri_plog_append orri_plog_lane_append(struct orri_plog_lane *ln,
