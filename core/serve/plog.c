@@ -464,11 +464,9 @@ static void write_batch(struct orri_plog *l, uint64_t *ok, uint64_t *failed)
         *ok += total - nfb;
     }
     if (nfb) {
+        /* Its own segment attempt fails the same way: write_segments
+         * said so already. */
         rc = orri_predictions_write(l->meta, l->fb, nfb, &l->fallback, &e);
-        const char *se = orri_pred_scratch_seg_error(l->fallback);
-        if (se)
-            orr_log(ORR_LOG_WARN, WHO, "prediction log: %s; logging into "
-                    "the store instead (slower) until it can", se);
         if (rc) {
             orr_log(ORR_LOG_ERROR, WHO, "prediction log: %zu records "
                     "lost: %s", nfb, e.msg);

@@ -426,6 +426,78 @@ static void test_stop_while_logging(void)
     orr_meta_close(m);
 }
 
+/* Segment files that cannot be written (a plain file where the
+ * directory `predictions/` goes): the records go into the store inline,
+ * slower but all of them, with their bytes. */
+static void test_no_segments(void)
+{
+    struct orr_meta *m = open_store("noseg");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/noseg/predictions", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    struct orri_plog *l = NULL;
+    struct orr_error e = {0};
+    CHECK_INT(orri_plog_start(m, 0, &l, &e), ORR_OK);
+    for (size_t i = 0; i < 300; i++)
+        CHECK_INT(log_one(0, i, &e), ORR_OK);
+    CHECK_INT(orri_plog_flush(l, 10000, &e), ORR_OK);
+    struct orri_plog_stats s;
+    orri_plog_stats(l, &s);
+    CHECK_INT(s.written, 300);
+    CHECK_INT(s.failed, 0);
+    orri_plog_stop(l);
+    memset(seen, 0, sizeof seen);
+    bad_values = 0;
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(m->db,
+        "SELECT n, input_cols, output_cols, request_ids, rows, inputs,"
+        " outputs, segment FROM prediction_chunks", -1, &st, NULL),
+        SQLITE_OK);
+    int in_file = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_int64(st, 0);
+        size_t ic = (size_t)sqlite3_column_int64(st, 1);
+        size_t oc = (size_t)sqlite3_column_int64(st, 2);
+        const char *id = sqlite3_column_blob(st, 3);
+        const unsigned char *rows = sqlite3_column_blob(st, 4);
+        const unsigned char *in = sqlite3_column_blob(st, 5);
+        const unsigned char *out = sqlite3_column_blob(st, 6);
+        in_file += sqlite3_column_type(st, 7) != SQLITE_NULL;
+        /* Inline: the inputs of all, then the outputs of all. */
+        for (size_t k = 0; k < n; k++) {
+            size_t nr = (size_t)orri_i64_from_le(rows + 8 * k);
+            check_record(id, in, nr, ic, out, oc ? nr : 0, oc);
+            in += nr * ic * 8;
+            out = oc ? out + nr * oc * 8 : NULL;
+            id += strlen(id) + 1;
+        }
+    }
+    sqlite3_finalize(st);
+    CHECK_INT(in_file, 0);
+    CHECK_INT(sqlite3_prepare_v2(m->db,
+        "SELECT request_id, inputs, input_cols, outputs, output_cols"
+        " FROM predictions", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t ic = (size_t)sqlite3_column_int64(st, 2);
+        size_t oc = (size_t)sqlite3_column_int64(st, 4);
+        size_t ib = (size_t)sqlite3_column_bytes(st, 1);
+        size_t ob = (size_t)sqlite3_column_bytes(st, 3);
+        check_record((const char *)sqlite3_column_text(st, 0),
+                     sqlite3_column_blob(st, 1), ic ? ib / 8 / ic : 0, ic,
+                     sqlite3_column_blob(st, 3), oc ? ob / 8 / oc : 0, oc);
+    }
+    sqlite3_finalize(st);
+    CHECK_INT(bad_values, 0);
+    size_t once = 0;
+    for (size_t i = 0; i < 300; i++)
+        once += seen[0][i] == 1;
+    CHECK_INT(once, 300);
+    orr_meta_close(m);
+}
+
 static void test_label(void)
 {
     struct orr_meta *m = open_store("label");
@@ -460,4 +532,5 @@ TEST_MAIN({"single_thread", test_single_thread},
           {"full_drops", test_full_drops},
           {"lanes_reused", test_lanes_reused},
           {"stop_while_logging", test_stop_while_logging},
+          {"no_segments", test_no_segments},
           {"label", test_label})
