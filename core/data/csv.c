@@ -18,7 +18,7 @@
  * faithful ("1.50" is not "1.5").
  *
  * Rows of numeric columns only take an AVX-512 loop where the CPU has
- * it (chosen at run time; decided_rows_vbmi): 8 fields converted at a
+ * it (chosen at run time; csv_avx512.c): 8 fields converted at a
  * time, the same values and the same stops as the scalar loop.
  *
  * Large regular files are parsed by two threads, each with its own
@@ -52,60 +52,14 @@
 
 #include "data/colmem.h"
 #include "data/csv_internal.h"
+#include "data/csv_loader.h"
 #include "data/numparse.h"
 #include "data/table.h"
 #include "util/error.h"
 
 #define MAX_COLS   ((size_t)1 << 20)
-/* Bytes kept past the text in a stream buffer: a last field's NUL goes
- * there, which also stops the number scanner at the end of the text. */
-#define PAD        ((size_t)16)
 #define LABEL_MAX  ((size_t)1 << 16)
 
-enum kind { K_UNDECIDED = 0, K_NUM, K_CAT };
-
-struct bcol {
-    char     *name;
-    enum kind kind;
-    int       force_cat;     /* declared, or found in the previous pass   */
-    int       declared_num;
-    int       mixed;         /* numbers then a label: read again as labels */
-    double   *num;
-    int       lent;          /* num lies in the split's shared array: not
-                              * ours to free or realloc (struct lend)    */
-    int32_t  *codes;
-    uint8_t  *miss;
-    char    **labels;
-    size_t    n_labels, cap_labels;
-    uint32_t *slots;         /* label hash index: code + 1, 0 = empty     */
-    size_t    n_slots;
-};
-
-struct loader {
-    const char            *display;
-    const struct orr_csv_options *opt;
-    struct orr_error      *e;
-    int                    err;
-    int                    restart;     /* a numeric column met a label    */
-    size_t                 record;      /* 1-based record being parsed     */
-    size_t                 field;       /* field index in the record       */
-    int                    header_done;
-    char                 **hdr;
-    size_t                 n_hdr, cap_hdr;
-    struct bcol           *cols;
-    size_t                 n_cols;
-    size_t                 rows, cap;
-    char                 **forced;      /* names forced categorical (pass 2) */
-    size_t                 n_forced;
-    /* The first error, kept in parts so a second part's record number
-     * can be renumbered once the first part's record count is known. */
-    size_t                 err_record;  /* 0: the message has no record    */
-    char                   err_col[256];
-    char                   err_what[512];
-    size_t                 fast_bytes;  /* text the fast path parsed     */
-    size_t                 simd_rows;   /* rows the AVX-512 loop parsed  */
-    int                    unlent;      /* a lent array ran out of room  */
-};
 
 /* Files at least this large are parsed by two threads (when the machine
  * has two CPUs); the tests lower it to exercise the split on small files. */
@@ -125,7 +79,7 @@ static int fast_path = 1;
 static int use_map = 1;
 
 /* The row loop for numeric rows: -1 not chosen yet, 0 the scalar one,
- * 1 AVX-512 (see decided_rows_vbmi). */
+ * 1 AVX-512 (csv_avx512.c). */
 static int simd_level = -1;
 static int simd_cpu(void);
 
@@ -213,11 +167,11 @@ static uint64_t fnv1a(const char *s, size_t len)
     return h;
 }
 
-static int fail_at(struct loader *ld, int code, const char *col,
+static int fail_at(struct orri_csv_loader *ld, int code, const char *col,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Format the stored error into ld->e, its record `base` records on. */
-static void emit(struct loader *ld, size_t base)
+static void emit(struct orri_csv_loader *ld, size_t base)
 {
     if (!ld->err_record)
         orr_fail(ld->e, ld->err, "%s", ld->err_what);
@@ -229,7 +183,7 @@ static void emit(struct loader *ld, size_t base)
                  ld->err_record + base, ld->err_what);
 }
 
-static int fail_at(struct loader *ld, int code, const char *col,
+static int fail_at(struct orri_csv_loader *ld, int code, const char *col,
                    const char *fmt, ...)
 {
     va_list ap;
@@ -243,7 +197,7 @@ static int fail_at(struct loader *ld, int code, const char *col,
     return code;
 }
 
-static int oom(struct loader *ld)
+static int oom(struct orri_csv_loader *ld)
 {
     snprintf(ld->err_what, sizeof ld->err_what, "%s: out of memory",
              ld->display);
@@ -256,7 +210,7 @@ static int oom(struct loader *ld)
 /* Code of `label` in column c, adding it if new; -1 on ENOMEM.  A label
  * is the text before any NUL byte (the dictionary holds C strings; and
  * so a comparison never reads past a shorter label). */
-static int32_t intern(struct bcol *c, const char *s, size_t len)
+static int32_t intern(struct orri_csv_col *c, const char *s, size_t len)
 {
     len = strnlen(s, len);
     if (c->n_labels * 2 >= c->n_slots) {
@@ -302,7 +256,7 @@ static int32_t intern(struct bcol *c, const char *s, size_t len)
 }
 
 /* Free a column's numbers unless they lie in a shared array. */
-static void drop_num(struct bcol *c)
+static void drop_num(struct orri_csv_col *c)
 {
     if (!c->lent)
         free(c->num);
@@ -312,7 +266,7 @@ static void drop_num(struct bcol *c)
 
 /* Numbers of a column in a lent array move to an array of their own of
  * `cap` rows (the lent room is full; the lender's array stays). */
-static int unlend(struct bcol *c, size_t used, size_t cap)
+static int unlend(struct orri_csv_col *c, size_t used, size_t cap)
 {
     double *p = orri_col_alloc(cap * sizeof *p);
     if (!p)
@@ -324,7 +278,7 @@ static int unlend(struct bcol *c, size_t used, size_t cap)
 }
 
 /* The missing mask of column c, if any, from `old` rows to `cap`. */
-static int miss_resize(struct bcol *c, size_t old, size_t cap)
+static int miss_resize(struct orri_csv_col *c, size_t old, size_t cap)
 {
     if (!c->miss)
         return ORR_OK;
@@ -337,7 +291,7 @@ static int miss_resize(struct bcol *c, size_t old, size_t cap)
 }
 
 /* Room for `cap` rows (cap >= ld->cap) in column c. */
-static int col_resize(const struct loader *ld, struct bcol *c, size_t cap)
+static int col_resize(const struct orri_csv_loader *ld, struct orri_csv_col *c, size_t cap)
 {
     void *p;
     if (c->lent) {
@@ -359,7 +313,7 @@ static int col_resize(const struct loader *ld, struct bcol *c, size_t cap)
 
 /* Room for `cap` rows in every column (cap > ld->cap); when `quiet`, a
  * failure is no error (the columns keep at least their room). */
-static int resize(struct loader *ld, size_t cap, int quiet)
+static int resize(struct orri_csv_loader *ld, size_t cap, int quiet)
 {
     for (size_t i = 0; i < ld->n_cols; i++) {
         ld->unlent |= ld->cols[i].lent;
@@ -370,17 +324,17 @@ static int resize(struct loader *ld, size_t cap, int quiet)
     return ORR_OK;
 }
 
-static int reserve(struct loader *ld, size_t cap)
+static int reserve(struct orri_csv_loader *ld, size_t cap)
 {
     return resize(ld, cap, 0);
 }
 
-static int grow(struct loader *ld)
+static int grow(struct orri_csv_loader *ld)
 {
     return reserve(ld, ld->cap ? ld->cap * 2 : 1024);
 }
 
-static int mark_missing(struct loader *ld, struct bcol *c, size_t row)
+static int mark_missing(struct orri_csv_loader *ld, struct orri_csv_col *c, size_t row)
 {
     if (!c->miss && !(c->miss = calloc(ld->cap, 1)))
         return oom(ld);
@@ -389,7 +343,7 @@ static int mark_missing(struct loader *ld, struct bcol *c, size_t row)
 }
 
 /* A column of only missing values so far becomes categorical. */
-static int to_category(struct loader *ld, struct bcol *c, size_t row)
+static int to_category(struct orri_csv_loader *ld, struct orri_csv_col *c, size_t row)
 {
     int32_t *codes = orri_col_alloc(ld->cap * sizeof *codes);
     if (!codes)
@@ -402,7 +356,7 @@ static int to_category(struct loader *ld, struct bcol *c, size_t row)
     return ORR_OK;
 }
 
-static int header_field(struct loader *ld, const char *s, size_t len)
+static int header_field(struct orri_csv_loader *ld, const char *s, size_t len)
 {
     if (ld->n_hdr >= MAX_COLS)
         return fail_at(ld, ORR_EINVAL, NULL, "more than %zu columns",
@@ -424,7 +378,7 @@ static int header_field(struct loader *ld, const char *s, size_t len)
     return ORR_OK;
 }
 
-static int finish_header(struct loader *ld)
+static int finish_header(struct orri_csv_loader *ld)
 {
     const struct orr_csv_options *o = ld->opt;
     ld->cols = calloc(ld->n_hdr ? ld->n_hdr : 1, sizeof *ld->cols);
@@ -439,7 +393,7 @@ static int finish_header(struct loader *ld)
             if (!strcmp(ld->cols[k].name, ld->hdr[i]))
                 return fail_at(ld, ORR_EINVAL, NULL,
                                "duplicate column name '%s'", ld->hdr[i]);
-        struct bcol *c = &ld->cols[i];
+        struct orri_csv_col *c = &ld->cols[i];
         c->name = ld->hdr[i];
         ld->hdr[i] = NULL;
         c->force_cat = in_list(c->name, o->categorical, o->n_categorical) ||
@@ -473,14 +427,14 @@ static int finish_header(struct loader *ld)
     return ORR_OK;
 }
 
-static int data_field(struct loader *ld, const char *s, size_t len)
+static int data_field(struct orri_csv_loader *ld, const char *s, size_t len)
 {
     size_t f = ld->field;
     if (f >= ld->n_cols)
         return ORR_OK;              /* counted; reported at end of row */
     if (ld->rows == ld->cap && grow(ld))
         return ld->err;
-    struct bcol *c = &ld->cols[f];
+    struct orri_csv_col *c = &ld->cols[f];
     size_t r = ld->rows;
     if (is_missing(s, len)) {
         if (c->kind == K_CAT)
@@ -523,7 +477,7 @@ static int data_field(struct loader *ld, const char *s, size_t len)
 
 static void cb_field(void *s, size_t len, void *data)
 {
-    struct loader *ld = data;
+    struct orri_csv_loader *ld = data;
     if (ld->err)
         return;
     const char *str = s ? s : "";
@@ -537,7 +491,7 @@ static void cb_field(void *s, size_t len, void *data)
 static void cb_row(int term, void *data)
 {
     (void)term;
-    struct loader *ld = data;
+    struct orri_csv_loader *ld = data;
     if (ld->err)
         return;
     if (!ld->header_done) {
@@ -553,7 +507,7 @@ static void cb_row(int term, void *data)
     ld->record++;
 }
 
-static void bcol_free(struct bcol *c)
+static void bcol_free(struct orri_csv_col *c)
 {
     free(c->name);
     drop_num(c);
@@ -565,7 +519,7 @@ static void bcol_free(struct bcol *c)
     free(c->slots);
 }
 
-static void loader_reset(struct loader *ld)
+static void loader_reset(struct orri_csv_loader *ld)
 {
     for (size_t i = 0; i < ld->n_hdr; i++)
         free(ld->hdr[i]);
@@ -587,7 +541,7 @@ static void loader_reset(struct loader *ld)
 #define CSV_OPTIONS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
 
 /* Feed buf[0..n) to the parser; a malformed byte is an error. */
-static int feed(struct loader *ld, struct csv_parser *p, const char *buf,
+static int feed(struct orri_csv_loader *ld, struct csv_parser *p, const char *buf,
                 size_t n)
 {
     if (n && csv_parse(p, buf, n, cb_field, cb_row, ld) != n && !ld->err)
@@ -596,7 +550,7 @@ static int feed(struct loader *ld, struct csv_parser *p, const char *buf,
     return ld->err;
 }
 
-static int finish(struct loader *ld, struct csv_parser *p)
+static int finish(struct orri_csv_loader *ld, struct csv_parser *p)
 {
     if (!ld->err && csv_fini(p, cb_field, cb_row, ld) && !ld->err)
         fail_at(ld, ORR_EINVAL, NULL, "malformed CSV: %s",
@@ -720,7 +674,7 @@ static void prefault(struct stream *st)
 }
 
 /* Leave the mapping: the text held moves to the buffer. */
-static int to_buffer(struct loader *ld, struct stream *st)
+static int to_buffer(struct orri_csv_loader *ld, struct stream *st)
 {
     if (st->cap < st->len + chunk) {
         char *b = realloc(st->own, st->len + chunk + PAD);
@@ -757,7 +711,7 @@ static void stream_free(struct stream *st)
  * file, where a last record may lack one.  NULL if the record holds a
  * quote: it is libcsv's then, and no callback has seen it.
  */
-static char *gen_record(struct loader *ld, char *p, char *e)
+static char *gen_record(struct orri_csv_loader *ld, char *p, char *e)
 {
     while (p < e && (*p == ' ' || *p == '\t'))
         p++;
@@ -791,7 +745,7 @@ static char *gen_record(struct loader *ld, char *p, char *e)
 }
 
 /* Every column's kind decided: the rows can take the tight loop below. */
-static int all_decided(const struct loader *ld)
+static int all_decided(const struct orri_csv_loader *ld)
 {
     if (!ld->header_done || !ld->n_cols)
         return 0;
@@ -814,16 +768,16 @@ static int all_decided(const struct loader *ld)
  * stops are written again by gen_record, and the labels it interned are
  * the ones gen_record interns first, in the same order.
  */
-static char *decided_rows(struct loader *ld, char *p, char *e, size_t most)
+static char *decided_rows(struct orri_csv_loader *ld, char *p, char *e, size_t most)
 {
     size_t n = ld->n_cols, r = ld->rows, cap = ld->cap, done = 0;
-    struct bcol *cols = ld->cols;
+    struct orri_csv_col *cols = ld->cols;
     while (p < e && r < cap && done < most) {
         const char *q = p;
         size_t c;
         char t = 0;
         for (c = 0; c < n; c++) {
-            struct bcol *col = &cols[c];
+            struct orri_csv_col *col = &cols[c];
             const char *g;
             if (col->kind == K_NUM) {
                 double d;
@@ -863,299 +817,25 @@ static char *decided_rows(struct loader *ld, char *p, char *e, size_t most)
     return p;
 }
 
-/* The AVX-512 row loop: x86-64 with GCC or Clang (ORR_NO_SIMD leaves
- * it out, to build and test what other machines run). */
+/* The AVX-512 row loop lives in csv_avx512.c. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(ORR_NO_SIMD)
 #define CSV_VBMI 1
-#include <immintrin.h>
-
-#define VBMI __attribute__((target("avx512f,avx512bw,avx512dq,avx512cd," \
-                                   "avx512vbmi,avx512vbmi2,popcnt,fma")))
-
-static int simd_cpu(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512cd") &&
-           __builtin_cpu_supports("avx512vbmi") &&
-           __builtin_cpu_supports("avx512vbmi2") &&
-           __builtin_cpu_supports("popcnt") &&
-           __builtin_cpu_supports("fma");
-}
-
-/* A lane (qword) per byte of m's 8 groups: set where the group is not
- * zero. */
-VBMI static inline __mmask8 vbmi_lanes(__mmask64 m)
-{
-    __m512i v = _mm512_movm_epi8(m);
-    return _mm512_test_epi64_mask(v, v);
-}
-
-/*
- * Up to 8 fields at once.  The text is a 128-byte window (lo, then hi);
- * field j (a lane) is [start_j, end_j) of it, each index in a qword of
- * `start` and `end` (start_j may be negative: the field began before the
- * window, and is none of this reader's).  A lane is converted when its
- * field is [+-] then 1 to 8 bytes of digits with at most one point, not
- * first or last: its value, m / 10^k with m < 10^8 and k <= 6, is
- * Clinger's exact case, strtod's value bit for bit.  Returns the lanes
- * converted (their values in *out); the others are the scalar reader's.
- */
-VBMI static inline __mmask8 vbmi_numbers(__m512i lo, __m512i hi,
-                                         __m512i start, __m512i end,
-                                         __mmask8 lanes, __m512d *out)
-{
-    /* byte 8j + b of a lane index vector: qword j's byte 0 */
-    const __m512i spread = _mm512_set_epi64(
-        0x3838383838383838ll, 0x3030303030303030ll, 0x2828282828282828ll,
-        0x2020202020202020ll, 0x1818181818181818ll, 0x1010101010101010ll,
-        0x0808080808080808ll, 0);
-    const __m512i ones = _mm512_set1_epi64(-1);
-    const __m512i byte = _mm512_set1_epi64(0xFF);
-    lanes &= _mm512_cmpge_epi64_mask(start, _mm512_setzero_si512());
-    /* the 8 bytes before each end, and the byte at each start */
-    __m512i idx = _mm512_add_epi8(_mm512_permutexvar_epi8(spread, end),
-                                  _mm512_set1_epi64(0xFFFEFDFCFBFAF9F8ll));
-    __m512i w = _mm512_permutex2var_epi8(lo, idx, hi);
-    __m512i first = _mm512_and_si512(_mm512_permutex2var_epi8(
-        lo, _mm512_permutexvar_epi8(spread, start), hi), byte);
-    __mmask8 neg = _mm512_cmpeq_epi64_mask(first, _mm512_set1_epi64('-'));
-    __mmask8 sign = neg | _mm512_cmpeq_epi64_mask(first,
-                                                  _mm512_set1_epi64('+'));
-    __m512i len = _mm512_mask_sub_epi64(_mm512_sub_epi64(end, start), sign,
-                                        _mm512_sub_epi64(end, start),
-                                        _mm512_set1_epi64(1));
-    /* 1 to 8 digits and points */
-    lanes &= _mm512_cmplt_epu64_mask(_mm512_sub_epi64(len,
-                                                      _mm512_set1_epi64(1)),
-                                     _mm512_set1_epi64(8));
-    /* the field's bytes: the last len of the lane */
-    __m512i in = _mm512_sllv_epi64(ones, _mm512_sub_epi64(
-        _mm512_set1_epi64(64), _mm512_slli_epi64(len, 3)));
-    __mmask64 inm = _mm512_movepi8_mask(in);
-    __m512i d = _mm512_sub_epi8(w, _mm512_set1_epi8('0'));
-    __mmask64 dig = _mm512_cmplt_epu8_mask(d, _mm512_set1_epi8(10));
-    __mmask64 pt = _mm512_cmpeq_epi8_mask(w, _mm512_set1_epi8('.')) & inm;
-    lanes &= (__mmask8)~vbmi_lanes(inm & ~(dig | pt));
-    /* at most one point (its byte is its lowest set bit * 255), not the
-     * field's first byte nor its last */
-    __m512i ptv = _mm512_movm_epi8(pt);
-    __m512i low = _mm512_and_si512(ptv, _mm512_sub_epi64(
-        _mm512_setzero_si512(), ptv));
-    __m512i low8 = _mm512_slli_epi64(low, 8);
-    __mmask8 has = _mm512_test_epi64_mask(ptv, ptv);
-    lanes &= _mm512_cmpeq_epi64_mask(ptv, _mm512_sub_epi64(low8, low));
-    lanes &= ~_mm512_mask_cmpeq_epi64_mask(
-        has, low, _mm512_set1_epi64((long long)1 << 56));
-    lanes &= ~_mm512_mask_cmpeq_epi64_mask(
-        has, low, _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_sub_epi64(
-            _mm512_set1_epi64(64), _mm512_slli_epi64(len, 3))));
-    if (!lanes) {
-        *out = _mm512_setzero_pd();
-        return 0;
-    }
-    /* the digits alone, the point dropped (those before it move up a
-     * byte): 8 digits, the first the most significant */
-    d = _mm512_andnot_si512(ptv, _mm512_and_si512(d, in));
-    __m512i moved = _mm512_or_si512(
-        _mm512_andnot_si512(_mm512_sub_epi64(low8, _mm512_set1_epi64(1)),
-                            d),
-        _mm512_slli_epi64(_mm512_and_si512(d, _mm512_sub_epi64(
-            low, _mm512_set1_epi64(1))), 8));
-    d = _mm512_mask_blend_epi64(has, d, moved);
-    __m512i t = _mm512_maddubs_epi16(d, _mm512_set1_epi16(0x010A));
-    t = _mm512_madd_epi16(t, _mm512_set1_epi32(0x00010064));
-    __m512i m = _mm512_add_epi64(_mm512_mul_epu32(t,
-                                                  _mm512_set1_epi64(10000)),
-                                 _mm512_srli_epi64(t, 32));
-    /* digits after the point: 7 - its byte index */
-    __m512i k = _mm512_maskz_srli_epi64(has, _mm512_sub_epi64(
-        _mm512_lzcnt_epi64(low), _mm512_set1_epi64(7)), 3);
-    /* m / 10^k without the divider (one a block would bound the loop):
-     * q = m * RN(10^-k), corrected once by the exact remainder m - q *
-     * 10^k (an FMA); the result is m / 10^k correctly rounded for every
-     * m < 10^8 and k <= 7 (Markstein's sequence; checked exhaustively,
-     * see tests/data/test_numparse.c) */
-    __m512d p = _mm512_permutexvar_pd(k, _mm512_set_pd(
-        1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1e0));
-    __m512d y = _mm512_permutexvar_pd(k, _mm512_set_pd(
-        1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0));
-    __m512d a = _mm512_cvtepi64_pd(m);
-    __m512d q = _mm512_mul_pd(a, y);
-    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, p, a), y, q);
-    /* the sign bit: -0.0 for "-0.0" too, as strtod */
-    *out = _mm512_mask_xor_pd(q, neg, q, _mm512_set1_pd(-0.0));
-    return lanes;
-}
-
-/* Rows staged before they go to the columns, and the widest rows
- * staged: written a row at a time, 51 columns cost 3.3 ns a value here
- * (each row's stores to all the columns' lines, which sit at the same
- * page offset, evict each other from L1), 8 rows of a column at a time
- * 1.2 ns (whole lines, one after another). */
-#define STAGE_ROWS ((size_t)8)
-#define STAGE_COLS ((size_t)256)
-
-/* Rows [r0, r0 + k) from the stage (row-major, n values a row) to the
- * columns. */
-static void unstage(struct bcol *cols, size_t n, const double *stage,
-                    size_t r0, size_t k)
-{
-    for (size_t c = 0; c < n && k; c++) {
-        double *to = cols[c].num + r0;
-        if (k == STAGE_ROWS)
-            for (size_t i = 0; i < STAGE_ROWS; i++)
-                to[i] = stage[i * n + c];
-        else
-            for (size_t i = 0; i < k; i++)
-                to[i] = stage[i * n + c];
-    }
-}
-
-/* The field ends in b[0..64) - comma, CR, LF, and the quote that sends a
- * record to libcsv - as bits; none at or past e. */
-VBMI static inline uint64_t vbmi_stops(__m512i v, const char *b,
-                                       const char *e)
-{
-    uint64_t m = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(',')) |
-                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')) |
-                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) |
-                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'));
-    if (e - b < 64)
-        m &= ((uint64_t)1 << (e - b)) - 1;
-    return m;
-}
-
-/*
- * decided_rows for rows of numeric columns only, on AVX-512: the same
- * rows, values and stops (the scalar loop takes a row this one leaves).
- * The text is read 64 bytes at a time: the field ends from one compare,
- * and up to 8 fields converted by vbmi_numbers at once; a field it does
- * not convert goes to the scalar reader, which must end exactly there.
- * Each row is checked as the scalar loop checks it (n fields, commas
- * between, a line break after; a CRLF's LF, a stop too, is skipped as
- * the scalar loop skips it).  The numbers are staged 8 rows at a time
- * (see STAGE_ROWS), the converted lanes stored there directly, so that
- * the loop over the fields does not wait for them.  Blocks are read up
- * to PAD bytes past e (the loader keeps them readable), prefetched 2 KiB
- * ahead: without, this loop waited on memory (measured apart: 3.7
- * against 1.1 ns a field).
- */
-VBMI static char *decided_rows_vbmi(struct loader *ld, char *p, char *e)
-{
-    size_t n = ld->n_cols, r = ld->rows, cap = ld->cap, done = 0, c = 0;
-    struct bcol *cols = ld->cols;
-    const char *b = p, *q = p;      /* the block; the field's start */
-    /* q at the block's start, from the stops alone: the next block's
-     * numbers need not wait for this one's (the loop over the fields
-     * waits for the numbers) */
-    const char *fs = p;
-    __m512i lo = _mm512_setzero_si512();
-    const __m512i at = _mm512_set_epi8(
-        127, 126, 125, 124, 123, 122, 121, 120, 119, 118, 117, 116, 115,
-        114, 113, 112, 111, 110, 109, 108, 107, 106, 105, 104, 103, 102,
-        101, 100, 99, 98, 97, 96, 95, 94, 93, 92, 91, 90, 89, 88, 87, 86,
-        85, 84, 83, 82, 81, 80, 79, 78, 77, 76, 75, 74, 73, 72, 71, 70,
-        69, 68, 67, 66, 65, 64);
-    /* room for the rows staged, a row begun and a block's fields */
-    double stage[(STAGE_ROWS + 1) * STAGE_COLS + 128];
-    size_t r0 = r, slot = 0;        /* the stage's first row; next slot */
-    int lf = 0;                     /* a CR ended the last row */
-    if (r >= cap || n > STAGE_COLS)
-        return p;
-    for (; b < e && b + 64 <= e + PAD; b += 64) {
-        _mm_prefetch(b + 2048, _MM_HINT_T0);
-        __m512i hi = _mm512_loadu_si512((const void *)b);
-        uint64_t stops = vbmi_stops(hi, b, e);
-        unsigned cnt = (unsigned)__builtin_popcountll(stops);
-        const char *next = stops ? b + 64 - __builtin_clzll(stops) : fs;
-        __mmask8 ok = 0;
-        size_t lag = 0;                 /* LFs of CRLFs in the block */
-        if (cnt && cnt <= 8) {
-            /* ends as window indices (hi is 64..127); starts: the one
-             * before each, + 1, the first the field's start */
-            __m512i end = _mm512_cvtepu8_epi64(_mm512_castsi512_si128(
-                _mm512_maskz_compress_epi8(stops, at)));
-            __m512i first = _mm512_set1_epi64((long long)(fs - b) + 63);
-            __m512i start = _mm512_add_epi64(
-                _mm512_alignr_epi64(end, first, 7), _mm512_set1_epi64(1));
-            __m512d v;
-            __mmask8 all = (__mmask8)((1u << cnt) - 1);
-            ok = vbmi_numbers(lo, hi, start, end, all, &v);
-            /* fields go to consecutive slots: the loop below need not
-             * wait for the numbers, only fix the lanes not converted */
-            _mm512_mask_storeu_pd(stage + slot, all, v);
-        }
-        for (unsigned j = 0; j < cnt; j++) {
-            const char *g = b + __builtin_ctzll(stops);
-            char t = *g;
-            stops &= stops - 1;
-            if (lf) {
-                lf = 0;
-                if (t == '\n' && g == q) {
-                    /* its lane took a slot: the next lanes' numbers lie
-                     * one slot further on than their fields' slots */
-                    p = (char *)(q = g + 1);
-                    lag++;
-                    continue;
-                }
-            }
-            if (c + 1 < n ? t != ',' : t != '\n' && t != '\r')
-                goto out;
-            if (!(ok >> j & 1)) {
-                double d;
-                if (orri_scan_number(q, &d) != g ||
-                    (cols[c].declared_num && isinf(d)))
-                    goto out;
-                stage[slot] = d;
-            } else if (lag) {
-                stage[slot] = stage[slot + lag];
-            }
-            slot++;
-            q = g + 1;
-            if (++c < n)
-                continue;
-            c = 0;
-            p = (char *)q;
-            r++;
-            done++;
-            if (r == cap)
-                goto out;
-            /* CRLF: the LF is the next stop, and no field's end */
-            lf = t == '\r' && q < e && *q == '\n';
-        }
-        lo = hi;
-        fs = next;
-        if (r - r0 >= STAGE_ROWS) {
-            /* the rows done out; a row begun moves to the front */
-            size_t k = r - r0, kept = slot - k * n;
-            unstage(cols, n, stage, r0, k);
-            memmove(stage, stage + k * n, kept * sizeof *stage);
-            r0 = r;
-            slot = kept;
-        }
-    }
-out:
-    unstage(cols, n, stage, r0, r - r0);
-    ld->rows = r;
-    ld->record += done;
-    ld->simd_rows += done;
-    return p;
-}
 #else
 #define CSV_VBMI 0
+#endif
 
 static int simd_cpu(void)
 {
+#if CSV_VBMI
+    return orri_csv_avx512_cpu();
+#else
     return 0;
-}
 #endif
+}
 
 #if CSV_VBMI
 /* Every column numeric: the rows can take the AVX-512 loop. */
-static int all_numeric(const struct loader *ld)
+static int all_numeric(const struct orri_csv_loader *ld)
 {
     for (size_t i = 0; i < ld->n_cols; i++)
         if (ld->cols[i].kind != K_NUM)
@@ -1167,12 +847,12 @@ static int all_numeric(const struct loader *ld)
 /* Rows by the fastest loop this CPU has: AVX-512 where it applies, the
  * scalar loop for each row that one leaves (the last of the text, or one
  * it stops at), else the scalar loop alone. */
-static char *fast_rows(struct loader *ld, char *p, char *e)
+static char *fast_rows(struct orri_csv_loader *ld, char *p, char *e)
 {
 #if CSV_VBMI
     if (simd_level > 0 && all_numeric(ld)) {
         for (;;) {
-            char *q = decided_rows_vbmi(ld, p, e);
+            char *q = orri_csv_rows_avx512(ld, p, e);
             char *s = decided_rows(ld, q, e, 1);
             if (s == q)
                 return q;
@@ -1185,7 +865,7 @@ static char *fast_rows(struct loader *ld, char *p, char *e)
 
 /* Parse the records in [p, e) up to the first with a quote; returns
  * its start (e if none, or where an error stopped). */
-static char *parse_text(struct loader *ld, char *p, char *e)
+static char *parse_text(struct orri_csv_loader *ld, char *p, char *e)
 {
     int decided = all_decided(ld);
     while (p < e && !ld->err) {
@@ -1221,7 +901,7 @@ static const char *last_break(const char *b, size_t from, size_t n)
  * the end of the part (`last`).  The rest stays for the next read.  The
  * text held before this read (b[0..fresh_from)) has no line break: it is
  * what was left after the last one. */
-static void process(struct loader *ld, struct stream *st, size_t fresh_from,
+static void process(struct orri_csv_loader *ld, struct stream *st, size_t fresh_from,
                     int last)
 {
     char *b = st->buf;
@@ -1262,7 +942,7 @@ static void process(struct loader *ld, struct stream *st, size_t fresh_from,
 /* Once the first records are in, size the columns for the rest of the
  * range from the bytes per record so far: one allocation instead of a
  * doubling series (untouched room costs address space, not memory). */
-static void estimate(struct loader *ld, struct stream *st, off_t pos)
+static void estimate(struct orri_csv_loader *ld, struct stream *st, off_t pos)
 {
     off_t limit = st->limit;
     if (st->estimated || !ld->header_done || ld->rows < 64 || !limit ||
@@ -1278,7 +958,7 @@ static void estimate(struct loader *ld, struct stream *st, off_t pos)
 
 /* Read fd from *pos up to `to` (or EOF when to is -1) through the stream,
  * with pread when `positioned` (the second part shares the descriptor). */
-static int read_range(struct loader *ld, struct stream *st, int fd,
+static int read_range(struct orri_csv_loader *ld, struct stream *st, int fd,
                       off_t *pos, off_t to, int positioned)
 {
     positioned |= st->positioned;
@@ -1340,7 +1020,7 @@ static int read_range(struct loader *ld, struct stream *st, int fd,
 }
 
 /* The end of the part: its last record, then libcsv's own end. */
-static int stream_finish(struct loader *ld, struct stream *st)
+static int stream_finish(struct orri_csv_loader *ld, struct stream *st)
 {
     if (!ld->err && st->len && (!st->map || !to_buffer(ld, st)))
         process(ld, st, 0, 1);
@@ -1350,7 +1030,7 @@ static int stream_finish(struct loader *ld, struct stream *st)
 /* The second part: a loader with the first part's header, its own
  * stream, its own error slot. */
 struct part {
-    struct loader     ld;
+    struct orri_csv_loader     ld;
     struct orr_error  e;
     int               fd;
     off_t             from, to;
@@ -1366,14 +1046,14 @@ static void *part_main(void *arg)
     return NULL;
 }
 
-static int clone_header(struct loader *b, const struct loader *a)
+static int clone_header(struct orri_csv_loader *b, const struct orri_csv_loader *a)
 {
     b->cols = calloc(a->n_cols ? a->n_cols : 1, sizeof *b->cols);
     if (!b->cols)
         return oom(b);
     b->n_cols = a->n_cols;
     for (size_t i = 0; i < a->n_cols; i++) {
-        struct bcol *c = &b->cols[i];
+        struct orri_csv_col *c = &b->cols[i];
         if (!(c->name = strdup(a->cols[i].name)))
             return oom(b);
         c->force_cat = a->cols[i].force_cat;
@@ -1407,7 +1087,7 @@ struct lend {
 
 /* Where the first part will end and the size of the table, from the
  * bytes per record so far, each with a 1/32 margin. */
-static void lend_plan(const struct loader *a, const struct stream *st,
+static void lend_plan(const struct orri_csv_loader *a, const struct stream *st,
                       size_t a_bytes, size_t b_bytes, struct lend *l)
 {
     size_t per = st->used / a->record + 1;
@@ -1418,10 +1098,10 @@ static void lend_plan(const struct loader *a, const struct stream *st,
 }
 
 /* The first part takes (back) the shared arrays it still writes. */
-static void adopt_arrays(struct loader *a, struct lend *l)
+static void adopt_arrays(struct orri_csv_loader *a, struct lend *l)
 {
     for (size_t i = 0; i < a->n_cols; i++) {
-        struct bcol *c = &a->cols[i];
+        struct orri_csv_col *c = &a->cols[i];
         if (l->shared[i] && c->lent && c->num == l->shared[i]) {
             c->lent = 0;
             l->shared[i] = NULL;
@@ -1431,12 +1111,12 @@ static void adopt_arrays(struct loader *a, struct lend *l)
 
 /* After the join: the first part owns its arrays again, with room for
  * l->cap rows in every column (the second part's rows still in them). */
-static int adopt(struct loader *a, struct lend *l)
+static int adopt(struct orri_csv_loader *a, struct lend *l)
 {
     int rc = ORR_OK;
     if (a->cap < l->cap) {          /* else it unlent and grew past it */
         for (size_t i = 0; !rc && i < a->n_cols; i++) {
-            struct bcol *c = &a->cols[i];
+            struct orri_csv_col *c = &a->cols[i];
             /* a lent array has the room already, not its mask */
             rc = c->lent ? miss_resize(c, a->cap, l->cap) :
                            col_resize(a, c, l->cap);
@@ -1465,7 +1145,7 @@ static void lend_settle(struct lend *l, size_t n)
 /* Lend: the first part's number columns move to shared arrays of l->cap
  * rows (its others get room for l->at rows, its capacity while the
  * second part runs).  Runs before the second part starts. */
-static int lend_out(struct loader *a, struct lend *l)
+static int lend_out(struct orri_csv_loader *a, struct lend *l)
 {
     size_t n = a->n_cols ? a->n_cols : 1;
     if (!(l->shared = calloc(n, sizeof *l->shared)) ||
@@ -1474,7 +1154,7 @@ static int lend_out(struct loader *a, struct lend *l)
     /* the rows so far, and a record begun (libcsv may be inside one) */
     l->keep = a->rows < a->cap ? a->rows + 1 : a->cap;
     for (size_t i = 0; i < a->n_cols; i++) {
-        struct bcol *c = &a->cols[i];
+        struct orri_csv_col *c = &a->cols[i];
         if (c->kind == K_CAT) {
             if (col_resize(a, c, l->at))
                 goto fail;
@@ -1499,10 +1179,10 @@ fail:
 
 /* The second part's columns: the shared arrays from row l->at, arrays of
  * its own for the rest. */
-static int lend_in(struct loader *b, const struct lend *l)
+static int lend_in(struct orri_csv_loader *b, const struct lend *l)
 {
     for (size_t i = 0; i < b->n_cols; i++) {
-        struct bcol *c = &b->cols[i];
+        struct orri_csv_col *c = &b->cols[i];
         if (l->shared[i] && c->kind != K_CAT) {   /* (else a mixed one) */
             c->num = l->shared[i] + l->at;
             c->lent = 1;
@@ -1529,7 +1209,7 @@ static void lend_free(struct lend *l, size_t n)
  * wrote into the first's own (lent) array move down by the rows the
  * estimate left over, if any; memmove, as the ranges overlap then. */
 struct copy_job {
-    struct loader *a, *b;
+    struct orri_csv_loader *a, *b;
     size_t         first;
 };
 
@@ -1537,7 +1217,7 @@ static void *copy_columns(void *arg)
 {
     struct copy_job *j = arg;
     for (size_t i = j->first; i < j->a->n_cols; i += 2) {
-        struct bcol *ca = &j->a->cols[i], *cb = &j->b->cols[i];
+        struct orri_csv_col *ca = &j->a->cols[i], *cb = &j->b->cols[i];
         if (ca->kind == K_CAT || cb->kind == K_CAT || !cb->num)
             continue;
         if (ca->num + j->a->rows != cb->num)
@@ -1551,10 +1231,10 @@ static void *copy_columns(void *arg)
 /* Append the second part's rows to the first's (see the file comment).
  * A column that is numbers in one part and labels in the other is mixed:
  * the file is read again with it categorical, like a one-part mix. */
-static int merge(struct loader *a, struct loader *b)
+static int merge(struct orri_csv_loader *a, struct orri_csv_loader *b)
 {
     for (size_t i = 0; i < a->n_cols; i++) {
-        struct bcol *ca = &a->cols[i], *cb = &b->cols[i];
+        struct orri_csv_col *ca = &a->cols[i], *cb = &b->cols[i];
         if (cb->mixed || (ca->kind == K_NUM && cb->kind == K_CAT) ||
             (ca->kind == K_CAT && cb->kind == K_NUM)) {
             ca->mixed = ca->force_cat = 1;
@@ -1575,7 +1255,7 @@ static int merge(struct loader *a, struct loader *b)
     else
         copy_columns(&odd);
     for (size_t i = 0; i < a->n_cols; i++) {
-        struct bcol *ca = &a->cols[i], *cb = &b->cols[i];
+        struct orri_csv_col *ca = &a->cols[i], *cb = &b->cols[i];
         if (cb->kind == K_CAT && ca->kind != K_CAT &&
             to_category(a, ca, a->rows))
             return a->err;
@@ -1640,7 +1320,7 @@ static off_t line_after(int fd, off_t from, off_t size)
 /* Parse [pos, size) of a regular file with the second part from the line
  * after the middle.  *done is set when the second part's rows were taken
  * (the file is then fully read). */
-static int parse_split(struct loader *ld, struct stream *st, int fd,
+static int parse_split(struct orri_csv_loader *ld, struct stream *st, int fd,
                        off_t *pos, off_t size, int *done)
 {
     *done = 0;
@@ -1703,7 +1383,7 @@ out:
     return ld->err;
 }
 
-static int parse_file(struct loader *ld, const char *path)
+static int parse_file(struct orri_csv_loader *ld, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -1760,7 +1440,7 @@ static int parse_file(struct loader *ld, const char *path)
 }
 
 /* Move the loader's columns into a dataset. */
-static int build(struct loader *ld, struct orr_dataset **out,
+static int build(struct orri_csv_loader *ld, struct orr_dataset **out,
                  struct orr_error *e)
 {
     size_t nc = ld->n_cols, rows = ld->rows;
@@ -1785,7 +1465,7 @@ static int build(struct loader *ld, struct orr_dataset **out,
     ds->view.target = ORR_NO_TARGET;
     for (size_t i = 0; rows && rows < ld->cap && i < nc; i++) {
         /* Give back the room of the estimate or the last doubling. */
-        struct bcol *c = &ld->cols[i];
+        struct orri_csv_col *c = &ld->cols[i];
         void *p;
         if (c->num && (p = realloc(c->num, rows * sizeof *c->num)))
             c->num = p;
@@ -1795,7 +1475,7 @@ static int build(struct loader *ld, struct orr_dataset **out,
             c->miss = p;
     }
     for (size_t i = 0; i < nc; i++) {
-        struct bcol *c = &ld->cols[i];
+        struct orri_csv_col *c = &ld->cols[i];
         struct orr_column *v = &ds->cols[i];
         v->size = sizeof *v;
         ds->names[i] = c->name;
@@ -1836,7 +1516,7 @@ ORR_API int orr_dataset_load_csv(const char *path,
     if (!opt)
         opt = &none;
     const char *slash = strrchr(path, '/');
-    struct loader ld = {
+    struct orri_csv_loader ld = {
         .display = opt->display ? opt->display : slash ? slash + 1 : path,
         .opt = opt,
         .e = e,
