@@ -201,12 +201,18 @@ static void buf_put(struct buf *b, const void *src, size_t n)
     b->len += n;
 }
 
+void orri_i64_to_le(void *dst, int64_t v)
+{
+    unsigned char *d = dst;
+    uint64_t u = (uint64_t)v;
+    for (int k = 0; k < 8; k++)
+        d[k] = (unsigned char)(u >> (8 * k));
+}
+
 static void buf_i64(struct buf *b, int64_t v)
 {
     unsigned char le[8];
-    uint64_t u = (uint64_t)v;
-    for (int k = 0; k < 8; k++)
-        le[k] = (unsigned char)(u >> (8 * k));
+    orri_i64_to_le(le, v);
     buf_put(b, le, 8);
 }
 
@@ -510,6 +516,57 @@ static void write_segment(struct orr_meta *m, struct orri_pred_scratch *sc,
     *seg = name;
 }
 
+/* Inserts chunk `c` of a batch (lock held, transaction open). */
+typedef int (*chunk_insert)(struct orr_meta *m, sqlite3_stmt *st,
+                            const void *ctx, size_t c, struct orr_error *e);
+
+/* One transaction, all or none, the store's lock held: the `n_legacy`
+ * rows g[...] as legacy rows, then `n_chunks` chunks through *st
+ * (prepared from `sql` on first use and kept: the caller's scratch
+ * finalizes it). */
+static int transact(struct orr_meta *m,
+                    const struct orri_prediction_row *const *g,
+                    size_t n_legacy, sqlite3_stmt **st, const char *sql,
+                    size_t n_chunks, chunk_insert insert, const void *ctx,
+                    struct orr_error *e)
+{
+    pthread_mutex_lock(&m->lock);
+    int rc = orri_meta_begin(m, e);
+    if (rc)
+        goto out;
+    if (n_legacy)
+        rc = insert_rows(m, g, n_legacy, e);
+    int src = SQLITE_OK;
+    if (!rc && n_chunks && !*st)
+        src = sqlite3_prepare_v3(m->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                 st, NULL);
+    if (src != SQLITE_OK)
+        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
+    for (size_t c = 0; !rc && c < n_chunks; c++)
+        rc = insert(m, *st, ctx, c, e);
+    if (rc)
+        orri_meta_rollback(m);
+    else
+        rc = orri_meta_commit(m, e);
+out:
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* Chunks orri_predictions_write laid out in its scratch. */
+struct laid_out {
+    const struct orri_pred_scratch *sc;
+    const char                     *seg;
+    int64_t                         base;
+};
+
+static int insert_laid(struct orr_meta *m, sqlite3_stmt *st, const void *ctx,
+                       size_t c, struct orr_error *e)
+{
+    const struct laid_out *lo = ctx;
+    return insert_chunk(m, st, lo->sc, &lo->sc->cd[c], lo->seg, lo->base, e);
+}
+
 int orri_predictions_write(struct orr_meta *m,
                            const struct orri_prediction_row *rows, size_t n,
                            struct orri_pred_scratch **scratch,
@@ -574,27 +631,9 @@ int orri_predictions_write(struct orr_meta *m,
         if (!seg && fill_pay(sc, n_chunks))
             return orr_fail(e, ORR_ENOMEM, "out of memory");
     }
-    pthread_mutex_lock(&m->lock);
-    int rc = orri_meta_begin(m, e);
-    if (rc)
-        goto out;
-    if (n_legacy)
-        rc = insert_rows(m, g, n_legacy, e);
-    int src = SQLITE_OK;
-    if (!rc && n_chunks && !sc->insert)
-        src = sqlite3_prepare_v3(m->db, qc, -1, SQLITE_PREPARE_PERSISTENT,
-                                 &sc->insert, NULL);
-    if (src != SQLITE_OK)
-        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
-    for (size_t c = 0; !rc && c < n_chunks; c++)
-        rc = insert_chunk(m, sc->insert, sc, &sc->cd[c], seg, base, e);
-    if (rc)
-        orri_meta_rollback(m);
-    else
-        rc = orri_meta_commit(m, e);
-out:
-    pthread_mutex_unlock(&m->lock);
-    return rc;
+    struct laid_out lo = {sc, seg, base};
+    return transact(m, g, n_legacy, &sc->insert, qc, n_chunks, insert_laid,
+                    &lo, e);
 }
 
 /* ---- chunks laid out by their writer (schema migration 9) -------------- */
@@ -699,6 +738,12 @@ static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
     return ORR_OK;
 }
 
+static int insert_given(struct orr_meta *m, sqlite3_stmt *st,
+                        const void *ctx, size_t c, struct orr_error *e)
+{
+    return commit_chunk(m, st, (const struct orri_chunk_row *)ctx + c, e);
+}
+
 int orri_predictions_commit(struct orr_meta *m,
                             const struct orri_chunk_row *chunks,
                             size_t n_chunks,
@@ -732,26 +777,8 @@ int orri_predictions_commit(struct orr_meta *m,
     }
     for (size_t i = 0; i < n_rows; i++)
         g[i] = &rows[i];
-    pthread_mutex_lock(&m->lock);
-    int rc = orri_meta_begin(m, e);
-    if (rc)
-        goto out;
-    if (n_rows)
-        rc = insert_rows(m, g, n_rows, e);
-    int src = SQLITE_OK;
-    if (!rc && n_chunks && !sc->commit)
-        src = sqlite3_prepare_v3(m->db, qc, -1, SQLITE_PREPARE_PERSISTENT,
-                                 &sc->commit, NULL);
-    if (src != SQLITE_OK)
-        rc = orri_meta_sqlfail(m, src, e, "logging predictions");
-    for (size_t c = 0; !rc && c < n_chunks; c++)
-        rc = commit_chunk(m, sc->commit, &chunks[c], e);
-    if (rc)
-        orri_meta_rollback(m);
-    else
-        rc = orri_meta_commit(m, e);
-out:
-    pthread_mutex_unlock(&m->lock);
+    int rc = transact(m, g, n_rows, &sc->commit, qc, n_chunks, insert_given,
+                      chunks, e);
     free(g);
     orri_pred_scratch_free(local);
     return rc;

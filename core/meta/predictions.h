@@ -204,7 +204,8 @@ int orri_predictions_decode(const void *data, size_t len, int is_text,
 /* Little-endian bytes of n doubles (8 * n bytes at `dst`), and back. */
 void orri_f64_to_le(void *dst, const double *src, size_t n);
 void orri_f64_from_le(double *dst, const void *src, size_t n);
-/* The little-endian int64 at `src` (8 bytes). */
+/* The little-endian int64 at `src` (8 bytes), and `v` written so. */
 int64_t orri_i64_from_le(const void *src);
+void    orri_i64_to_le(void *dst, int64_t v);
 
 #endif

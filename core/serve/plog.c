@@ -53,9 +53,9 @@
 /* A partial batch is written no sooner than LINGER_MS after the previous
  * batch was taken: a busy server commits full batches (or one per
  * LINGER_MS), since a transaction per few records costs CPU the serving
- * threads want.  A quiet server's first record is written at once
- * (the writer was idle: the serving thread wakes it); flushes and stops
- * never wait. */
+ * threads want.  A record after a quiet spell (LINGER_MS or more since
+ * the previous batch) is written at once (the writer was idle: the
+ * serving thread wakes it); flushes and stops never wait. */
 #define LINGER_MS  20
 /* Chunks hold at most this many predictions (a window by count reads
  * whole chunks). */
@@ -179,9 +179,7 @@ static void col_put(struct orri_plog *l, const void *src, size_t n)
 static void col_i64(struct orri_plog *l, int64_t v)
 {
     unsigned char le[8];
-    uint64_t u = (uint64_t)v;
-    for (int k = 0; k < 8; k++)
-        le[k] = (unsigned char)(u >> (8 * k));
+    orri_i64_to_le(le, v);
     col_put(l, le, 8);
 }
 
@@ -519,7 +517,11 @@ static void *writer(void *arg)
                 pthread_cond_wait(&l->more, &l->lock);
             atomic_store_explicit(&l->idle, 0, memory_order_relaxed);
             l->poked = 0;
-            due = 1;
+            /* Not due at once: a record woken for lingers like any
+             * other, until LINGER_MS after the previous batch (at once
+             * when that was long ago).  Writing each at once made a
+             * client with gaps between its requests cost a transaction
+             * a record. */
             continue;
         }
         if (!due && pend < BATCH_MAX && !l->stopping && !l->flushing) {
