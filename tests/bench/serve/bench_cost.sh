@@ -7,8 +7,9 @@
 # connections) of 1-row V2 JSON, and `perf stat` (task-clock) reads the
 # server's CPU time over 5 s; printed: microseconds of server CPU per
 # request (all its threads, kernel included), the prediction-log writer
-# thread's share, context switches per request and the rate reached
-# (latency: bench_p99.sh; here perf and /proc reads share the cores).
+# thread's share (with its checkpoint thread's), context switches per
+# request and the rate reached (latency: bench_p99.sh; here perf and
+# /proc reads share the cores).
 # Contenders, ROUNDS rounds (default 2): the HTTP floor (bench_const_reply),
 # the quickstart's linear model and the issue's XGBoost model (100 trees,
 # depth 6), each with the prediction log off and on.
@@ -61,9 +62,9 @@ one() {   # one LABEL LOG(0|1) MODEL|floor
   local lg=$!
   sleep 1
   local w0 w1
-  w0=$(ticks "$pid" orrery-plog)
+  w0=$(( $(ticks "$pid" orrery-plog) + $(ticks "$pid" orrery-ckpt) ))
   perf stat -e task-clock,context-switches -p "$pid" -o stat.txt -- sleep 5
-  w1=$(ticks "$pid" orrery-plog)
+  w1=$(( $(ticks "$pid" orrery-plog) + $(ticks "$pid" orrery-ckpt) ))
   wait "$lg" || true
   bench_down
   local cpu cs hz
