@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "meta/meta_internal.h"
+#include "meta/pcols.h"
 #include "meta/psegment.h"
 #include "util/error.h"
 
@@ -292,8 +293,9 @@ struct orri_pred_scratch {
      * CPU.  Finalized with the scratch, which goes before the store. */
     sqlite3_stmt                      *insert;
     /* orri_predictions_commit's chunk INSERT (with `seg_layout`), the
-     * same way. */
+     * same way, and its chunk's compact small columns (pcols.h). */
     sqlite3_stmt                      *commit;
+    struct orri_pcols                  cols;
 };
 
 const char *orri_pred_scratch_seg_error(struct orri_pred_scratch *sc)
@@ -316,6 +318,7 @@ void orri_pred_scratch_free(struct orri_pred_scratch *sc)
     orri_pseg_writer_free(sc->seg);
     sqlite3_finalize(sc->insert);
     sqlite3_finalize(sc->commit);
+    orri_pcols_free(&sc->cols);
     free(sc);
 }
 
@@ -702,11 +705,16 @@ static int check_chunk(const struct orri_chunk_row *c, size_t i,
                     c->model ? c->model : "", why);
 }
 
-/* Insert chunk `c` (lock held, transaction open). */
+/* Insert chunk `c` (lock held, transaction open), its small columns
+ * compact. */
 static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
-                        const struct orri_chunk_row *c, struct orr_error *e)
+                        const struct orri_chunk_row *c,
+                        struct orri_pcols *cols, struct orr_error *e)
 {
-    size_t n8 = 8 * c->n;
+    if (orri_pcols_encode(c->n, c->ids, c->ts, c->latency, c->rows, cols))
+        return orr_fail(e, ORR_ENOMEM, "logging predictions: out of "
+                        "memory");
+    const char *cb = cols->buf.data;
     bind_text(st, 1, c->model ? c->model : "");
     bind_text(st, 2, c->version ? c->version : "");
     sqlite3_bind_int64(st, 3, (sqlite3_int64)c->n);
@@ -714,10 +722,9 @@ static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
     sqlite3_bind_int64(st, 5, c->ts_max);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)c->in_cols);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)c->out_cols);
-    sqlite3_bind_blob64(st, 8, c->ids, c->ids_len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 9, c->ts, n8, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 10, c->latency, n8, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 11, c->rows, n8, SQLITE_STATIC);
+    for (int k = 0; k < 4; k++)
+        sqlite3_bind_blob64(st, 8 + k, cb + cols->off[k], cols->len[k],
+                            SQLITE_STATIC);
     /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
     sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
     sqlite3_bind_null(st, 13);
@@ -731,6 +738,7 @@ static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
         sqlite3_bind_int(st, 18, c->seg_layout);
     else
         sqlite3_bind_null(st, 18);
+    sqlite3_bind_int(st, 19, ORRI_PCOLS_COMPACT);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE)
@@ -738,10 +746,17 @@ static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
     return ORR_OK;
 }
 
+/* The chunks orri_predictions_commit was given. */
+struct given {
+    const struct orri_chunk_row *chunks;
+    struct orri_pcols           *cols;
+};
+
 static int insert_given(struct orr_meta *m, sqlite3_stmt *st,
                         const void *ctx, size_t c, struct orr_error *e)
 {
-    return commit_chunk(m, st, (const struct orri_chunk_row *)ctx + c, e);
+    const struct given *g = ctx;
+    return commit_chunk(m, st, &g->chunks[c], g->cols, e);
 }
 
 int orri_predictions_commit(struct orr_meta *m,
@@ -756,8 +771,8 @@ int orri_predictions_commit(struct orr_meta *m,
         "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
         " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
         " inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
-        " seg_layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?, ?)";
+        " seg_layout, cols_layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?, ?, ?, ?, ?, ?)";
     if (!n_chunks && !n_rows)
         return ORR_OK;
     for (size_t c = 0; c < n_chunks; c++) {
@@ -777,8 +792,9 @@ int orri_predictions_commit(struct orr_meta *m,
     }
     for (size_t i = 0; i < n_rows; i++)
         g[i] = &rows[i];
+    struct given gv = {chunks, &sc->cols};
     int rc = transact(m, g, n_rows, &sc->commit, qc, n_chunks, insert_given,
-                      chunks, e);
+                      &gv, e);
     free(g);
     orri_pred_scratch_free(local);
     return rc;
@@ -819,18 +835,33 @@ static int match_chunks(struct orr_meta *m, const struct orri_label_row *rows,
                         int64_t newest, struct orr_error *e)
 {
     static const char q[] =
-        "SELECT model, n, request_ids FROM prediction_chunks"
+        "SELECT model, n, request_ids, cols_layout FROM prediction_chunks"
         " ORDER BY id DESC";
     sqlite3_stmt *st = NULL;
+    struct orr_buf plain = ORR_BUF_INIT;
     int64_t seen = 0;
     int src = sqlite3_prepare_v2(m->db, q, -1, &st, NULL);
     while (src == SQLITE_OK && (!newest || seen < newest) &&
            (src = sqlite3_step(st)) == SQLITE_ROW) {
         const char *model = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
         const char *ids = sqlite3_column_blob(st, 2);
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        seen += sqlite3_column_int64(st, 1);
+        seen += n;
         src = SQLITE_OK;
+        /* A malformed chunk is skipped here as a window skips it. */
+        if (ids && n > 0 &&
+            sqlite3_column_int(st, 3) == ORRI_PCOLS_COMPACT) {
+            int xr = orri_pcols_expand_ids(ids, len, (size_t)n, &plain);
+            if (xr == ORR_ENOMEM) {
+                src = SQLITE_NOMEM;
+                break;
+            }
+            if (xr)
+                continue;
+            ids = plain.data;
+            len = plain.len;
+        }
         if (!model || !ids || !len || ids[len - 1])
             continue;
         for (const char *id = ids; id < ids + len; id += strlen(id) + 1) {
@@ -846,6 +877,7 @@ static int match_chunks(struct orr_meta *m, const struct orri_label_row *rows,
     int rc = src == SQLITE_DONE || src == SQLITE_OK ? ORR_OK
            : orri_meta_sqlfail(m, src, e, "matching labels");
     sqlite3_finalize(st);
+    orri_buf_free(&plain);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meta/pcols.h"
 #include "meta/predictions.h"
 #include "meta/psegment.h"
 #include "monitor/internal.h"
@@ -391,13 +392,13 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
     static const char qn[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
         " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
-        " seg_layout FROM prediction_chunks"
+        " seg_layout, cols_layout FROM prediction_chunks"
         " WHERE +model = ?1 AND (?2 IS NULL OR version = ?2)"
         " ORDER BY id DESC";
     static const char qt[] =
         "SELECT version, n, input_cols, output_cols, request_ids, ts_ms,"
         " rows, inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
-        " seg_layout FROM prediction_chunks"
+        " seg_layout, cols_layout FROM prediction_chunks"
         " WHERE model = ?1 AND (?2 IS NULL OR version = ?2)"
         " AND ts_max >= ?3 AND ts_min <= ?4 ORDER BY ts_max DESC";
     sqlite3_stmt *st = NULL;
@@ -405,6 +406,8 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
     size_t ids_cap = 0, *rec = NULL, rec_cap = 0;
     struct orri_pseg_reader *rd = NULL;
     struct skips sk = {0};
+    struct orr_buf pc_ids = ORR_BUF_INIT, pc_ts = ORR_BUF_INIT,
+                   pc_rows = ORR_BUF_INIT;
     int rc = ORR_OK;
     int src = sqlite3_prepare_v2(db, count ? qn : qt, -1, &st, NULL);
     if (src == SQLITE_OK) {
@@ -439,6 +442,27 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
         uint64_t seg_check = (uint64_t)sqlite3_column_int64(st, 12);
         /* NULL: layout 0, as every chunk before migration 9. */
         int64_t layout = sqlite3_column_int64(st, 13);
+        /* Compact small columns (migration 10) read as plain ones; a
+         * malformed one fails the checks below. */
+        if (sqlite3_column_int(st, 14) == ORRI_PCOLS_COMPACT && n > 0 &&
+            n <= INT32_MAX) {
+            int xr = orri_pcols_expand_ids(idb, idlen, (size_t)n, &pc_ids);
+            if (!xr)
+                xr = orri_pcols_expand_i64(tsb, tslen, (size_t)n, 1, &pc_ts);
+            if (!xr)
+                xr = orri_pcols_expand_i64(rwb, rwlen, (size_t)n, 0,
+                                           &pc_rows);
+            if (xr == ORR_ENOMEM) {
+                rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+                goto fail;
+            }
+            idb = xr ? NULL : pc_ids.data;
+            idlen = xr ? 0 : pc_ids.len;
+            tsb = (const unsigned char *)pc_ts.data;
+            tslen = xr ? 0 : pc_ts.len;
+            rwb = (const unsigned char *)pc_rows.data;
+            rwlen = xr ? 0 : pc_rows.len;
+        }
         /* Check the chunk whole before reading any of it. */
         size_t total = 0, k = 0;
         int ok = n > 0 && ic > 0 && oc >= 0 && n <= INT32_MAX &&
@@ -556,6 +580,9 @@ fail:
     orri_pseg_reader_free(rd);
     free(rec);
     free(ids);
+    orri_buf_free(&pc_ids);
+    orri_buf_free(&pc_ts);
+    orri_buf_free(&pc_rows);
     sqlite3_finalize(st);
     return rc;
 }

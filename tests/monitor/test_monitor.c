@@ -215,11 +215,14 @@ static void test_setup(void)
      * beside the store, nothing inline. */
     CHECK_INT(q_int("SELECT length(inputs) * 100000 + seg_bytes FROM"
                     " prediction_chunks WHERE hex(request_ids) ="
-                    " hex('m-0') || '00' AND segment LIKE '%.plog'"),
+                    " '00' || hex('m-0') || '00' AND segment LIKE '%.plog'"),
               3 * 30 * 8 + 3 * 8);
-    CHECK_INT(q_int("SELECT length(rows) || length(ts_ms) FROM"
+    /* Schema 10: compact small columns (meta/pcols.h): the id after a
+     * 0-byte shared prefix, the row count 3 as one zigzag byte (6), the
+     * time as a 6-byte varint. */
+    CHECK_INT(q_int("SELECT hex(rows) || length(ts_ms) || cols_layout FROM"
                     " prediction_chunks WHERE hex(request_ids) ="
-                    " hex('m-0') || '00'"), 88);
+                    " '00' || hex('m-0') || '00'"), 661);
 }
 
 static void test_labels(void)

@@ -640,6 +640,41 @@ def store_rows(sql, args=(), want=None):
         time.sleep(0.02)
 
 
+def _varints(b, n):
+    """n LEB128 varints from bytes b, zigzag-decoded; all of b used."""
+    out, v, shift, i = [], 0, 0, 0
+    while len(out) < n:
+        byte = b[i]
+        i += 1
+        v |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            out.append((v >> 1) ^ -(v & 1))
+            v, shift = 0, 0
+    check(i == len(b), "compact column used whole")
+    return out
+
+
+def compact_ids(b, n):
+    """Schema 10: ids front-coded against the id before (meta/pcols.h)."""
+    ids, prev, i = [], b"", 0
+    for _ in range(n):
+        same, shift = 0, 0
+        while True:
+            byte = b[i]
+            i += 1
+            same |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        end = b.index(b"\0", i)
+        prev = prev[:same] + b[i:end]
+        ids.append(prev)
+        i = end + 1
+    check(i == len(b), "compact ids used whole")
+    return ids
+
+
 def logged_rows(want=None):
     """Every logged prediction as (request_id, model, version, latency_us,
     inputs, outputs, input_cols, output_cols), oldest first: the legacy
@@ -653,14 +688,21 @@ def logged_rows(want=None):
             " outputs, input_cols, output_cols FROM predictions"
             " ORDER BY id")]
         for (model, ver, n, icols, ocols, ids, lat, nrows, ins,
-             outs, seg, seg_off, seg_bytes, layout) in store_rows(
+             outs, seg, seg_off, seg_bytes, layout, cols) in store_rows(
                 "SELECT model, version, n, input_cols, output_cols,"
                 " request_ids, latency_us, rows, inputs, outputs,"
-                " segment, seg_offset, seg_bytes, seg_layout"
+                " segment, seg_offset, seg_bytes, seg_layout, cols_layout"
                 " FROM prediction_chunks ORDER BY id"):
-            rids = ids.split(b"\0")[:-1]
-            lats = struct.unpack("<%dq" % n, lat)
-            nr = struct.unpack("<%dq" % n, nrows)
+            if cols == 1:
+                # Schema 10, what `orrery serve` writes: compact small
+                # columns.
+                rids = compact_ids(ids, n)
+                lats = _varints(lat, n)
+                nr = _varints(nrows, n)
+            else:
+                rids = ids.split(b"\0")[:-1]
+                lats = struct.unpack("<%dq" % n, lat)
+                nr = struct.unpack("<%dq" % n, nrows)
             pay = None
             if seg is not None:
                 # Schema 8: the payload in a segment file of predictions/

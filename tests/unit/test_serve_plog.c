@@ -23,6 +23,7 @@
 
 #include "meta/meta.h"
 #include "meta/meta_internal.h"
+#include "meta/pcols.h"
 #include "meta/predictions.h"
 #include "meta/psegment.h"
 #include "serve/plog.h"
@@ -121,8 +122,10 @@ static int read_back(struct orr_meta *m)
     int layout1 = 0;
     CHECK_INT(sqlite3_prepare_v2(m->db,
         "SELECT n, input_cols, output_cols, request_ids, rows, segment,"
-        " seg_offset, seg_bytes, seg_check, seg_layout"
+        " seg_offset, seg_bytes, seg_check, seg_layout, cols_layout,"
+        " length(request_ids), length(rows)"
         " FROM prediction_chunks ORDER BY id", -1, &st, NULL), SQLITE_OK);
+    struct orr_buf pids = ORR_BUF_INIT, prows = ORR_BUF_INIT;
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t n = (size_t)sqlite3_column_int64(st, 0);
         size_t ic = (size_t)sqlite3_column_int64(st, 1);
@@ -134,6 +137,14 @@ static int read_back(struct orr_meta *m)
         size_t bytes = (size_t)sqlite3_column_int64(st, 7);
         uint64_t check = (uint64_t)sqlite3_column_int64(st, 8);
         int layout = sqlite3_column_int(st, 9);
+        /* The log writes compact small columns (schema 10). */
+        CHECK_INT(sqlite3_column_int(st, 10), ORRI_PCOLS_COMPACT);
+        CHECK_INT(orri_pcols_expand_ids(ids, (size_t)sqlite3_column_int64(
+                      st, 11), n, &pids), ORR_OK);
+        CHECK_INT(orri_pcols_expand_i64(rows, (size_t)sqlite3_column_int64(
+                      st, 12), n, 0, &prows), ORR_OK);
+        ids = pids.data;
+        rows = (const unsigned char *)prows.data;
         CHECK(seg != NULL);
         CHECK_INT(layout, 1);
         if (!seg || layout != 1)
@@ -155,6 +166,8 @@ static int read_back(struct orr_meta *m)
         }
         free(len);
     }
+    orri_buf_free(&pids);
+    orri_buf_free(&prows);
     sqlite3_finalize(st);
     CHECK_INT(sqlite3_prepare_v2(m->db,
         "SELECT request_id, inputs, input_cols, outputs, output_cols"
