@@ -36,8 +36,12 @@ static void advise_huge(void *p, size_t bytes)
 
 void *orri_col_alloc(size_t bytes)
 {
-    if (!huge || bytes < ORRI_COL_HUGE_MIN)
-        return malloc(bytes ? bytes : 1);
+    if (!huge || bytes < ORRI_COL_HUGE_MIN) {
+        /* whole cache lines: see ORRI_COL_ALIGN */
+        void *p;
+        return posix_memalign(&p, ORRI_COL_ALIGN, bytes ? bytes : 1) ?
+               NULL : p;
+    }
     /* Whole huge pages: a partial last one would stay on small pages,
      * and the rows written there (a second part's last ones: see
      * csv.c) would fault 4 KiB at a time.  Room past the array's end

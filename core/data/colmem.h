@@ -19,6 +19,11 @@
 
 #include <stddef.h>
 
+/* Arrays start on a cache line (on a huge page when they get one): the
+ * AVX-512 row loop writes 8 rows of a column at a time from a multiple
+ * of 8, one whole line (csv_avx512.c). */
+#define ORRI_COL_ALIGN ((size_t)64)
+
 /* With huge pages on, arrays of at least this many bytes get them. */
 #define ORRI_COL_HUGE_MIN ((size_t)4 << 20)
 
@@ -26,7 +31,9 @@
  * thread-safe: set it before loading (the benchmarks do). */
 void orri_col_set_huge(int on);
 
-/* A fresh column array of `bytes`, or NULL. */
+/* A fresh column array of `bytes`, ORRI_COL_ALIGN aligned, or NULL.
+ * (realloc keeps the alignment of large arrays, glibc's mmap'ed
+ * blocks, but not always of small ones: it costs speed, not results.) */
 void *orri_col_alloc(size_t bytes);
 
 /* realloc(p, bytes) for a column array whose first `used` bytes matter

@@ -46,8 +46,8 @@ size_t orri_csv_last_simd_rows(void);
 
 /* The row loop for rows of numeric columns: 0 the scalar one
  * everywhere; 1 (the default, chosen at the first load) the AVX-512 one
- * where the CPU has it (F, BW, DQ, CD, VBMI, VBMI2).  Returns the loop
- * now in use: 1 AVX-512, 0 scalar. */
+ * where the CPU has it (F, BW, DQ, CD, VBMI, VBMI2, BMI2).  Returns the
+ * loop now in use: 1 AVX-512, 0 scalar. */
 int orri_csv_set_simd(int level);
 
 #endif /* ORR_DATA_CSV_INTERNAL_H */

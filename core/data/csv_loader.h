@@ -62,7 +62,7 @@ struct orri_csv_loader {
 };
 
 /* 1 when this CPU runs the AVX-512 row loop (F, BW, DQ, CD, VBMI, VBMI2,
- * POPCNT, FMA). */
+ * POPCNT, FMA, BMI2). */
 int   orri_csv_avx512_cpu(void);
 /* The AVX-512 row loop: rows of [p, e) whose columns are all numeric,
  * until one it does not take; returns where it stopped (csv_avx512.c). */
