@@ -58,12 +58,14 @@ counter() { curl -s "$url/metrics" | sed -n "s/^$1 //p" | head -1; }
 # requests/s does.
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # The log writer's own share: the thread core/serve/plog.c names
-# orrery-plog.
+# orrery-plog, and the checkpoint thread it starts (orrery-ckpt).
 wticks() {
-  local t n=0
+  local t n=0 c
   for t in /proc/"$pid"/task/*; do
-    [ "$(cat "$t/comm" 2>/dev/null)" = orrery-plog ] &&
+    c=$(cat "$t/comm" 2>/dev/null) || continue
+    if [ "$c" = orrery-plog ] || [ "$c" = orrery-ckpt ]; then
       n=$((n + $(awk '{print $14 + $15}' "$t/stat")))
+    fi
   done
   echo "$n"
 }
