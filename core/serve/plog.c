@@ -631,7 +631,7 @@ int orri_plog_start(struct orr_meta *meta, size_t capacity,
         return orr_fail(e, ORR_ENOMEM, "out of memory");
     l->meta = meta;
     l->gen = atomic_fetch_add(&gens, 1) + 1;
-    l->n_slots = capacity ? capacity : 8192;
+    l->n_slots = capacity ? capacity : ORRI_PLOG_SLOTS;
     l->ring_size = orri_plog_test_lane_bytes ? orri_plog_test_lane_bytes
                                              : LANE_BYTES;
     orri_plog_ids_init(&l->ids, orri_plog_test_ring >= 2

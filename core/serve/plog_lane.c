@@ -49,14 +49,21 @@ struct orri_plog_lane *orri_plog_lane_new(size_t ring_size, size_t n_slots)
         (void)madvise(ring, ring_size, MADV_HUGEPAGE);
 #endif
     }
-    ln->slots = calloc(n_slots, sizeof *ln->slots);
-    if (ring == MAP_FAILED || !ln->slots) {
+    /* Mapped too, so that orri_plog_lane_populate can back them. */
+    void *slots = MAP_FAILED;
+    if (n_slots <= SIZE_MAX / sizeof *ln->slots)
+        slots = mmap(NULL, n_slots * sizeof *ln->slots,
+                     PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ring == MAP_FAILED || slots == MAP_FAILED) {
         if (ring != MAP_FAILED)
             munmap(ring, ring_size);
-        free(ln->slots);
+        if (slots != MAP_FAILED)
+            munmap(slots, n_slots * sizeof *ln->slots);
         free(ln);
         return NULL;
     }
+    ln->slots = slots;
     ln->ring = ring;
     ln->ring_size = ring_size;
     ln->n_slots = n_slots;
@@ -72,7 +79,7 @@ void orri_plog_lane_free(struct orri_plog_lane *ln)
     for (; t < h; t++)
         free(ln->slots[t % ln->n_slots].heap);
     munmap(ln->ring, ln->ring_size);
-    free(ln->slots);
+    munmap(ln->slots, ln->n_slots * sizeof *ln->slots);
     free(ln);
 }
 
@@ -80,6 +87,8 @@ void orri_plog_lane_populate(struct orri_plog_lane *ln)
 {
 #ifdef MADV_POPULATE_WRITE
     (void)madvise(ln->ring, ln->ring_size, MADV_POPULATE_WRITE);
+    (void)madvise(ln->slots, ln->n_slots * sizeof *ln->slots,
+                  MADV_POPULATE_WRITE);
 #endif
     ln->populated = 1;
 }

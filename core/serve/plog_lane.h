@@ -87,7 +87,7 @@ struct orri_plog_lane *orri_plog_lane_new(size_t ring_size, size_t n_slots);
 /* Frees the strings of slots still held, and the lane.  NULL ok. */
 void orri_plog_lane_free(struct orri_plog_lane *ln);
 
-/* Consumer: back the whole ring with memory now, so that
+/* Consumer: back the whole ring and the slots with memory now, so that
  * the serving thread's first pass over them does not fault page by page
  * (a fault zeroes a 2 MiB huge page in the request's time; at 1-row
  * requests the first pass over a 16 MiB ring lasts seconds).  Safe while

@@ -328,7 +328,7 @@ ORR_API int orr_serve_start(struct orr_serve *s, const char *backend,
         cfg = s->merged;
     }
     s->log_sample = orr_cfg_num(cfg, "log_sample", 1.0);
-    int64_t queue = orr_cfg_int(cfg, "log_queue", 8192);
+    int64_t queue = orr_cfg_int(cfg, "log_queue", ORRI_PLOG_SLOTS);
     if (!(s->log_sample >= 0.0 && s->log_sample <= 1.0))
         return orr_fail(e, ORR_ECONFIG, "server.log_sample must be between "
                         "0 and 1");
