@@ -524,6 +524,24 @@ static size_t rand_number(char *out)
     return o;
 }
 
+/* Generated file number f of `kind` (n bytes of text): checked every way
+ * against libcsv (`scale` passed to agree_x; kept on disagreement), then
+ * loaded once more with the fast loops into *got.  1 when they agree. */
+static int generated(const char *kind, int f, const char *text, size_t n,
+                     size_t scale, struct outcome *got)
+{
+    char name[32], msg[512];
+    snprintf(name, sizeof name, "%s%d.csv", kind, f);
+    const char *path = write_n(name, text, n);
+    int ok = agree_x(path, &(struct orr_csv_options){0}, msg, sizeof msg,
+                     scale);
+    if (!ok)
+        fprintf(stderr, "  (%s file %d kept as %s/%s)\n", kind, f, dir,
+                name);
+    load(path, &(struct orr_csv_options){0}, 1, 0, 0, 1, got);
+    return ok;
+}
+
 /* Numeric files of 1 to 51 columns, fields of every shape and length
  * (above), LF, CRLF or CR rows: the scalar row loop, the AVX-512 one
  * and libcsv give the same tables and errors, in one part and two, in
@@ -547,17 +565,8 @@ static void test_shapes(void)
             }
             o += (size_t)snprintf(s + o, 8, "%s", eol);
         }
-        char name[32], msg[512];
-        snprintf(name, sizeof name, "shape%d.csv", f);
-        const char *path = write_n(name, s, o);
-        int ok = agree_x(path, &(struct orr_csv_options){0}, msg,
-                         sizeof msg, 29);
-        if (!ok)
-            fprintf(stderr, "  (shapes file %d kept as %s/%s)\n", f, dir,
-                    name);
-        bad += !ok;
         struct outcome got;
-        load(path, &(struct orr_csv_options){0}, 1, 0, 0, 1, &got);
+        bad += !generated("shape", f, s, o, 29, &got);
         simd_rows += orri_csv_last_simd_rows();
         orr_dataset_free(got.ds);
     }
@@ -631,17 +640,8 @@ static void test_blocks(void)
             if (r + 1 < rows || f % 4 != 1)
                 o += (size_t)snprintf(s + o, 8, "%s", eol);
         }
-        char name[32], msg[512];
-        snprintf(name, sizeof name, "block%d.csv", f);
-        const char *path = write_n(name, s, o);
-        int ok = agree_x(path, &(struct orr_csv_options){0}, msg,
-                         sizeof msg, 101);
-        if (!ok)
-            fprintf(stderr, "  (blocks file %d kept as %s/%s)\n", f, dir,
-                    name);
-        bad += !ok;
         struct outcome got;
-        load(path, &(struct orr_csv_options){0}, 1, 0, 0, 1, &got);
+        bad += !generated("block", f, s, o, 101, &got);
         if (!got.rc && odd_rate == 1u << 30 && f % 5 != 4) {
             rows_all += got.ds->view.rows;
             simd_rows += orri_csv_last_simd_rows();
