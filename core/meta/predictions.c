@@ -288,13 +288,13 @@ struct orri_pred_scratch {
     int                                failing;   /* segments failing   */
     int                                reported;  /* ... and said so    */
     struct orr_error                   seg_err;
-    /* The chunk INSERT, prepared once per scratch (one writer, one
-     * store): preparing it per batch was a tenth of the log writer's
-     * CPU.  Finalized with the scratch, which goes before the store. */
-    sqlite3_stmt                      *insert;
-    /* orri_predictions_commit's chunk INSERT (with `seg_layout`), the
-     * same way, and its chunk's compact small columns (pcols.h). */
-    sqlite3_stmt                      *commit;
+    /* The chunk INSERTs of orri_predictions_write (chunk_sql8) and
+     * orri_predictions_commit (chunk_sql), prepared once per scratch (one
+     * writer, one store): preparing one per batch was a tenth of the log
+     * writer's CPU.  Finalized with the scratch, which goes before the
+     * store.  And orri_predictions_commit's compact small columns of a
+     * chunk (pcols.h). */
+    sqlite3_stmt                      *insert, *commit;
     struct orri_pcols                  cols;
 };
 
@@ -372,8 +372,88 @@ static int fill_pay(struct orri_pred_scratch *sc, size_t n_chunks)
     return sc->pay.oom ? ORR_ENOMEM : ORR_OK;
 }
 
+/* The chunk INSERT of orri_predictions_commit, and of
+ * orri_predictions_write, which names the columns of schema 8 only: what
+ * it writes (layout 0, plain columns) needs no later one, and so it
+ * writes into a store of schema 8 as well (test_psegment's older
+ * binary).  insert_stored binds what the statement has. */
+static const char chunk_sql[] =
+    "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
+    " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
+    " inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
+    " seg_layout, cols_layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char chunk_sql8[] =
+    "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
+    " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
+    " inputs, outputs, segment, seg_offset, seg_bytes, seg_check)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* A chunk as stored: `c` (its small columns as given there are ignored)
+ * with the small columns' bytes as stored, `cols_layout` saying how, and
+ * the payload inline (c->segment NULL) or not. */
+struct stored {
+    const struct orri_chunk_row *c;
+    const void                  *col[4];    /* ids, ts, latency, rows  */
+    size_t                       len[4];
+    int                          cols_layout;
+    const void                  *in, *out;  /* inline payload          */
+    size_t                       in_len, out_len;
+};
+
+/* Insert chunk `s` with chunk_sql or chunk_sql8 (lock held, transaction
+ * open).  Layout 0 and plain columns are NULL, as before migrations 9
+ * and 10: one spelling per layout. */
+static int insert_stored(struct orr_meta *m, sqlite3_stmt *st,
+                         const struct stored *s, struct orr_error *e)
+{
+    const struct orri_chunk_row *c = s->c;
+    bind_text(st, 1, c->model ? c->model : "");
+    bind_text(st, 2, c->version ? c->version : "");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)c->n);
+    sqlite3_bind_int64(st, 4, c->ts_min);
+    sqlite3_bind_int64(st, 5, c->ts_max);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->in_cols);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)c->out_cols);
+    for (int k = 0; k < 4; k++)
+        sqlite3_bind_blob64(st, 8 + k, s->col[k], s->len[k], SQLITE_STATIC);
+    if (c->segment) {
+        /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
+        sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
+        sqlite3_bind_null(st, 13);
+        sqlite3_bind_text(st, 14, c->segment, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 15, c->seg_offset);
+        sqlite3_bind_int64(st, 16, c->seg_bytes);
+        sqlite3_bind_int64(st, 17, (sqlite3_int64)c->seg_check);
+    } else {
+        sqlite3_bind_blob64(st, 12, s->in, s->in_len, SQLITE_STATIC);
+        if (c->out_cols)
+            sqlite3_bind_blob64(st, 13, s->out, s->out_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 13);
+        for (int i = 14; i <= 17; i++)
+            sqlite3_bind_null(st, i);
+    }
+    if (sqlite3_bind_parameter_count(st) >= 19) {
+        if (c->seg_layout)
+            sqlite3_bind_int(st, 18, c->seg_layout);
+        else
+            sqlite3_bind_null(st, 18);
+        if (s->cols_layout)
+            sqlite3_bind_int(st, 19, s->cols_layout);
+        else
+            sqlite3_bind_null(st, 19);
+    }
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+        return orri_meta_sqlfail(m, src, e, "logging predictions");
+    return ORR_OK;
+}
+
 /* Write chunk `d` (lock held, transaction open): its payload inline, or
- * where `seg` (NULL: inline) holds it, the batch's bytes at `base`. */
+ * where `seg` (NULL: inline) holds it, the batch's bytes at `base`;
+ * plain small columns, layout 0. */
 static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
                         const struct orri_pred_scratch *sc,
                         const struct chunk_desc *d, const char *seg,
@@ -382,40 +462,23 @@ static int insert_chunk(struct orr_meta *m, sqlite3_stmt *st,
     const struct orri_prediction_row *r0 = sc->g[d->g0];
     const unsigned char *mp = sc->meta.p, *pp = sc->pay.p;
     size_t n8 = 8 * d->n;
-    bind_text(st, 1, r0->model ? r0->model : "");
-    bind_text(st, 2, r0->version ? r0->version : "");
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->n);
-    sqlite3_bind_int64(st, 4, d->tmin);
-    sqlite3_bind_int64(st, 5, d->tmax);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)r0->in_cols);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->oc);
-    sqlite3_bind_blob64(st, 8, mp + d->ids, d->ids_len, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 9, mp + d->ts, n8, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 10, mp + d->ts + n8, n8, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 11, mp + d->ts + 2 * n8, n8, SQLITE_STATIC);
-    if (seg) {
-        /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
-        sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
-        sqlite3_bind_null(st, 13);
-        sqlite3_bind_text(st, 14, seg, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 15, base + (int64_t)d->seg);
-        sqlite3_bind_int64(st, 16, (sqlite3_int64)(d->in_len + d->out_len));
-        sqlite3_bind_int64(st, 17, (sqlite3_int64)d->check);
-    } else {
-        sqlite3_bind_blob64(st, 12, pp + d->pay, d->in_len, SQLITE_STATIC);
-        if (d->oc)
-            sqlite3_bind_blob64(st, 13, pp + d->pay + d->in_len, d->out_len,
-                                SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 13);
-        for (int i = 14; i <= 17; i++)
-            sqlite3_bind_null(st, i);
+    struct orri_chunk_row c = {
+        .model = r0->model, .version = r0->version, .n = d->n,
+        .ts_min = d->tmin, .ts_max = d->tmax, .in_cols = r0->in_cols,
+        .out_cols = d->oc, .segment = seg,
+        .seg_offset = base + (int64_t)d->seg,
+        .seg_bytes = (int64_t)(d->in_len + d->out_len),
+        .seg_check = d->check};
+    struct stored s = {
+        .c = &c,
+        .col = {mp + d->ids, mp + d->ts, mp + d->ts + n8, mp + d->ts + 2 * n8},
+        .len = {d->ids_len, n8, n8, n8},
+        .in_len = d->in_len, .out_len = d->out_len};
+    if (!seg) {
+        s.in = pp + d->pay;
+        s.out = pp + d->pay + d->in_len;
     }
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE)
-        return orri_meta_sqlfail(m, src, e, "logging predictions");
-    return ORR_OK;
+    return insert_stored(m, st, &s, e);
 }
 
 /* Pieces of payload on their way to the segment: each is hashed, then
@@ -575,11 +638,6 @@ int orri_predictions_write(struct orr_meta *m,
                            struct orri_pred_scratch **scratch,
                            struct orr_error *e)
 {
-    static const char qc[] =
-        "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
-        " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
-        " inputs, outputs, segment, seg_offset, seg_bytes, seg_check)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     if (n == 0)
         return ORR_OK;
     struct orri_pred_scratch *sc = *scratch;
@@ -635,8 +693,8 @@ int orri_predictions_write(struct orr_meta *m,
             return orr_fail(e, ORR_ENOMEM, "out of memory");
     }
     struct laid_out lo = {sc, seg, base};
-    return transact(m, g, n_legacy, &sc->insert, qc, n_chunks, insert_laid,
-                    &lo, e);
+    return transact(m, g, n_legacy, &sc->insert, chunk_sql8, n_chunks,
+                    insert_laid, &lo, e);
 }
 
 /* ---- chunks laid out by their writer (schema migration 9) -------------- */
@@ -714,36 +772,12 @@ static int commit_chunk(struct orr_meta *m, sqlite3_stmt *st,
     if (orri_pcols_encode(c->n, c->ids, c->ts, c->latency, c->rows, cols))
         return orr_fail(e, ORR_ENOMEM, "logging predictions: out of "
                         "memory");
-    const char *cb = cols->buf.data;
-    bind_text(st, 1, c->model ? c->model : "");
-    bind_text(st, 2, c->version ? c->version : "");
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)c->n);
-    sqlite3_bind_int64(st, 4, c->ts_min);
-    sqlite3_bind_int64(st, 5, c->ts_max);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->in_cols);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)c->out_cols);
-    for (int k = 0; k < 4; k++)
-        sqlite3_bind_blob64(st, 8 + k, cb + cols->off[k], cols->len[k],
-                            SQLITE_STATIC);
-    /* A zero-length blob, not NULL: `inputs` is NOT NULL. */
-    sqlite3_bind_blob64(st, 12, "", 0, SQLITE_STATIC);
-    sqlite3_bind_null(st, 13);
-    sqlite3_bind_text(st, 14, c->segment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 15, c->seg_offset);
-    sqlite3_bind_int64(st, 16, c->seg_bytes);
-    sqlite3_bind_int64(st, 17, (sqlite3_int64)c->seg_check);
-    /* Layout 0 is NULL, as orri_predictions_write leaves it: one
-     * spelling per layout. */
-    if (c->seg_layout)
-        sqlite3_bind_int(st, 18, c->seg_layout);
-    else
-        sqlite3_bind_null(st, 18);
-    sqlite3_bind_int(st, 19, ORRI_PCOLS_COMPACT);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE)
-        return orri_meta_sqlfail(m, src, e, "logging predictions");
-    return ORR_OK;
+    struct stored s = {.c = c, .cols_layout = ORRI_PCOLS_COMPACT};
+    for (int k = 0; k < 4; k++) {
+        s.col[k] = cols->buf.data + cols->off[k];
+        s.len[k] = cols->len[k];
+    }
+    return insert_stored(m, st, &s, e);
 }
 
 /* The chunks orri_predictions_commit was given. */
@@ -767,12 +801,6 @@ int orri_predictions_commit(struct orr_meta *m,
                             struct orri_pred_scratch **scratch,
                             struct orr_error *e)
 {
-    static const char qc[] =
-        "INSERT INTO prediction_chunks (model, version, n, ts_min, ts_max,"
-        " input_cols, output_cols, request_ids, ts_ms, latency_us, rows,"
-        " inputs, outputs, segment, seg_offset, seg_bytes, seg_check,"
-        " seg_layout, cols_layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?, ?, ?, ?, ?, ?, ?)";
     if (!n_chunks && !n_rows)
         return ORR_OK;
     for (size_t c = 0; c < n_chunks; c++) {
@@ -793,8 +821,8 @@ int orri_predictions_commit(struct orr_meta *m,
     for (size_t i = 0; i < n_rows; i++)
         g[i] = &rows[i];
     struct given gv = {chunks, &sc->cols};
-    int rc = transact(m, g, n_rows, &sc->commit, qc, n_chunks, insert_given,
-                      &gv, e);
+    int rc = transact(m, g, n_rows, &sc->commit, chunk_sql, n_chunks,
+                      insert_given, &gv, e);
     free(g);
     orri_pred_scratch_free(local);
     return rc;

@@ -377,6 +377,18 @@ skip:
     return ORR_ECORRUPT;
 }
 
+/* `p` (of *cap items), or a new array with room for n items of `size`
+ * in its place (contents not kept); NULL on no memory (p freed). */
+static void *room(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (p && *cap >= n)
+        return p;
+    free(p);
+    p = malloc(n * size);
+    *cap = p ? n : 0;
+    return p;
+}
+
 /* Chunks (schema 7), newest first: by id for a count window (the
  * `+model` keeps the planner off the time index, whose order is not the
  * log's), by the time index for a time window.  Their payload is inline
@@ -491,14 +503,9 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
                  (oc ? outlen == total * (size_t)oc * 8 : !outlen);
         }
         if (ok && ix->n) {
-            if (ids_cap < (size_t)n) {
-                free(ids);
-                ids_cap = (size_t)n;
-                ids = malloc(ids_cap * sizeof *ids);
-                if (!ids) {
-                    rc = orr_fail(e, ORR_ENOMEM, "out of memory");
-                    goto fail;
-                }
+            if (!(ids = room(ids, &ids_cap, (size_t)n, sizeof *ids))) {
+                rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+                goto fail;
             }
             for (const char *id = idb; ok && id < idb + idlen;
                  id += strlen(id) + 1)
@@ -514,14 +521,9 @@ static int load_chunks(sqlite3 *db, const char *model, const char *version,
         }
         if (seg && layout == 1) {
             /* Record by record: prediction i's rows x (ic + oc). */
-            if (rec_cap < (size_t)n) {
-                free(rec);
-                rec_cap = (size_t)n;
-                rec = malloc(rec_cap * sizeof *rec);
-                if (!rec) {
-                    rc = orr_fail(e, ORR_ENOMEM, "out of memory");
-                    goto fail;
-                }
+            if (!(rec = room(rec, &rec_cap, (size_t)n, sizeof *rec))) {
+                rc = orr_fail(e, ORR_ENOMEM, "out of memory");
+                goto fail;
             }
             for (int64_t i = 0; i < n; i++)
                 rec[i] = (size_t)orri_i64_from_le(rwb + 8 * i) *

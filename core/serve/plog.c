@@ -193,36 +193,29 @@ static void col_i64(struct orri_plog *l, int64_t v)
     col_put(l, le, 8);
 }
 
-static uint64_t pending(struct orri_plog *l)
-{
-    size_t nl = atomic_load_explicit(&l->n_lanes, memory_order_acquire);
-    uint64_t n = 0;
-    for (size_t i = 0; i < nl; i++)
-        n += atomic_load_explicit(&l->lanes[i]->slot_head,
-                                  memory_order_acquire) -
-             atomic_load_explicit(&l->lanes[i]->slot_tail,
-                                  memory_order_relaxed);
-    return n;
-}
+#define SLOT(ln, i) (&(ln)->slots[(i) % (ln)->n_slots])
 
-/* Payload bytes the lanes hold (published slots are stable). */
-static uint64_t pending_bytes(struct orri_plog *l)
+/* Records the lanes hold, and with `bytes` their payload bytes
+ * (published slots are stable). */
+static uint64_t pending(struct orri_plog *l, uint64_t *bytes)
 {
     size_t nl = atomic_load_explicit(&l->n_lanes, memory_order_acquire);
-    uint64_t n = 0;
+    uint64_t n = 0, nb = 0;
     for (size_t i = 0; i < nl; i++) {
         struct orri_plog_lane *ln = l->lanes[i];
         uint64_t h = atomic_load_explicit(&ln->slot_head,
                                           memory_order_acquire);
         uint64_t t = atomic_load_explicit(&ln->slot_tail,
                                           memory_order_relaxed);
-        if (t < h) {
-            const struct orri_plog_slot *a = &ln->slots[t % ln->n_slots];
-            const struct orri_plog_slot *z = &ln->slots[(h - 1) %
-                                                         ln->n_slots];
-            n += z->pos + z->bytes - a->pos;
+        n += h - t;
+        if (bytes && t < h) {
+            const struct orri_plog_slot *first = SLOT(ln, t);
+            const struct orri_plog_slot *last = SLOT(ln, h - 1);
+            nb += last->pos + last->bytes - first->pos;
         }
     }
+    if (bytes)
+        *bytes = nb;
     return n;
 }
 
@@ -233,8 +226,6 @@ static void wake(struct orri_plog *l)
     pthread_cond_signal(&l->more);
     pthread_mutex_unlock(&l->lock);
 }
-
-#define SLOT(ln, i) (&(ln)->slots[(i) % (ln)->n_slots])
 
 static int chunkable(const struct orri_plog_slot *s)
 {
@@ -551,7 +542,7 @@ static void *writer(void *arg)
     int due = 1;                    /* the next batch may go at once       */
     pthread_mutex_lock(&l->lock);
     for (;;) {
-        uint64_t pend = pending(l);
+        uint64_t pend = pending(l, NULL);
         if (!pend) {
             if (l->stopping)
                 break;
@@ -560,7 +551,7 @@ static void *writer(void *arg)
              * miss this store; hence the timed wait. */
             atomic_store_explicit(&l->idle, 1, memory_order_relaxed);
             atomic_thread_fence(memory_order_seq_cst);
-            if (!pending(l) && !l->stopping && !l->poked) {
+            if (!pending(l, NULL) && !l->stopping && !l->poked) {
                 struct timespec now, ts;
                 clock_gettime(CLOCK_REALTIME, &now);
                 deadline(&ts, &now, IDLE_POLL_MS);
@@ -594,7 +585,8 @@ static void *writer(void *arg)
         pthread_cond_broadcast(&l->done);
         /* A backlog goes at once: BATCH_MAX records or a full batch's
          * bytes (256 64-row requests) waiting. */
-        due = pending(l) >= BATCH_MAX || pending_bytes(l) >= BATCH_BYTES;
+        uint64_t held;
+        due = pending(l, &held) >= BATCH_MAX || held >= BATCH_BYTES;
     }
     pthread_mutex_unlock(&l->lock);
     return NULL;
