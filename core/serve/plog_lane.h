@@ -64,6 +64,7 @@ struct orri_plog_lane {
     uint64_t  seen_pos_tail;
     uint64_t  next_check;       /* slot_head at which to look again ...   */
     uint64_t  next_check_pos;   /* ... or pos_head                        */
+    size_t    slot_at;          /* slot_head % n_slots                    */
     _Atomic int owned;          /* a live thread appends here             */
     /* The owner's busy flag (serve/plog.c), which a stop waits on. */
     _Atomic(_Atomic int *) busy;

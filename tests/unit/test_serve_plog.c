@@ -31,17 +31,20 @@
 
 static char dir[4096], db_path[4200];
 
-/* The record number i of thread t: its shape and values. */
-static size_t in_rows(size_t i) { return 1 + i % 5; }
-static size_t in_cols(size_t i) { return 3 + i % 2; }
+/* The record number i of thread t: its shape and values.  With `big`,
+ * every record is BIG_ROWS rows (16 KiB of inputs). */
+#define BIG_ROWS 512
+static int big;
+static size_t in_rows(size_t i) { return big ? BIG_ROWS : 1 + i % 5; }
+static size_t in_cols(size_t i) { return big ? 4 : 3 + i % 2; }
 static size_t out_cols(size_t i)
 {
-    return i % 7 == 0 ? 0 : 1 + (i % 3 == 0);
+    return big ? 1 : i % 7 == 0 ? 0 : 1 + (i % 3 == 0);
 }
 /* Every 11th has one output row more than inputs: a legacy row. */
 static size_t out_rows(size_t i)
 {
-    return out_cols(i) ? in_rows(i) + (i % 11 == 0) : 0;
+    return big ? BIG_ROWS : out_cols(i) ? in_rows(i) + (i % 11 == 0) : 0;
 }
 static double in_val(size_t t, size_t i, size_t k)
 {
@@ -54,7 +57,7 @@ static double out_val(size_t t, size_t i, size_t k)
 
 static int log_one(size_t t, size_t i, struct orr_error *e)
 {
-    double x[5 * 4], y[6 * 2];
+    double x[BIG_ROWS * 4], y[BIG_ROWS * 2];
     size_t nr = in_rows(i), nc = in_cols(i), onr = out_rows(i),
            onc = out_cols(i);
     for (size_t k = 0; k < nr * nc; k++)
@@ -67,7 +70,8 @@ static int log_one(size_t t, size_t i, struct orr_error *e)
     snprintf(id, sizeof id, "t%zu-%zu", t, i);
     struct orr_prediction p = {
         .size = sizeof p, .request_id = id, .model = "m",
-        .version = i % 13 == 0 ? "2" : "1", .ts_ms = 1000 + (int64_t)i,
+        .version = !big && i % 13 == 0 ? "2" : "1",
+        .ts_ms = 1000 + (int64_t)i,
         .latency_us = (int64_t)i, .inputs = &xm,
         .outputs = onc ? &ym : NULL};
     return orri_serve_log_prediction(&p, e);
@@ -346,6 +350,43 @@ static void test_full_drops(void)
     orr_meta_close(m);
 }
 
+/* More payload waiting than a batch takes (4 MiB): the writer cuts its
+ * batch inside a lane's range, and every record still arrives once. */
+static void test_batch_bytes(void)
+{
+    struct orr_meta *m = open_store("bytes");
+    struct orri_plog *l = NULL;
+    struct orr_error e = {0};
+    big = 1;
+    CHECK_INT(orri_plog_start(m, 0, &l, &e), ORR_OK);
+    pthread_mutex_lock(&m->lock);       /* the writer waits: a backlog */
+    size_t n = 400;                     /* 400 x 20 KiB: 8 MB */
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(log_one(0, i, &e), ORR_OK);
+    pthread_mutex_unlock(&m->lock);
+    CHECK_INT(orri_plog_flush(l, 10000, &e), ORR_OK);
+    struct orri_plog_stats s;
+    orri_plog_stats(l, &s);
+    CHECK_INT(s.written, n);
+    orri_plog_stop(l);
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(m->db, "SELECT count(*), max(seg_bytes)"
+                                 " FROM prediction_chunks", -1, &st, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK(sqlite3_column_int64(st, 0) >= 2);
+    CHECK(sqlite3_column_int64(st, 1) <= (4 << 20) + 20 * 1024);
+    sqlite3_finalize(st);
+    read_back(m);
+    big = 0;
+    size_t once = 0;
+    for (size_t i = 0; i < n; i++)
+        once += seen[0][i] == 1;
+    CHECK_INT(once, n);
+    CHECK_INT(bad_values, 0);
+    orr_meta_close(m);
+}
+
 static void *log_nth(void *arg)
 {
     size_t *i = arg;
@@ -543,6 +584,7 @@ static void test_label(void)
 TEST_MAIN({"single_thread", test_single_thread},
           {"threads", test_threads},
           {"full_drops", test_full_drops},
+          {"batch_bytes", test_batch_bytes},
           {"lanes_reused", test_lanes_reused},
           {"stop_while_logging", test_stop_while_logging},
           {"no_segments", test_no_segments},
