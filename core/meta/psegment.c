@@ -356,6 +356,20 @@ static int open_new(struct orri_pseg_writer *w, struct orr_error *e)
                     w->dir, strerror(errno));
 }
 
+/* Close a file after a failed write.  A file that nothing was written
+ * to before is removed: a full disk made a new empty file per batch, as
+ * each batch tries a new one (hundreds in seconds). */
+static void abandon(struct orri_pseg_writer *w)
+{
+    if (w->fd >= 0 && w->off == 0 && w->name[0]) {
+        char path[4096 + ORRI_PSEG_NAME_MAX + 2];
+        int n = snprintf(path, sizeof path, "%s/%s", w->dir, w->name);
+        if (n > 0 && (size_t)n < sizeof path)
+            (void)unlink(path);
+    }
+    close_file(w);
+}
+
 static int write_fail(struct orri_pseg_writer *w, int err,
                       struct orr_error *e)
 {
@@ -363,7 +377,7 @@ static int write_fail(struct orri_pseg_writer *w, int err,
      * file.  A file system refusing O_DIRECT writes gets buffered ones. */
     if (w->in_direct && err == EINVAL)
         w->direct = 0;
-    close_file(w);
+    abandon(w);
     return orr_fail(e, ORR_EIO, "writing %s/%s: %s", w->dir, w->name,
                     strerror(err));
 }
@@ -600,7 +614,7 @@ done:
 fail:
     /* What was written stays, unreferenced; the next call opens a new
      * file. */
-    close_file(w);
+    abandon(w);
     return orr_fail(e, ORR_EIO, "writing prediction segment %s/%s at "
                     "offset %" PRIu64 ": %s", w->dir, w->name,
                     from - w->base, strerror(err));

@@ -1219,10 +1219,23 @@ static void test_stream_errors(void)
     CHECK_INT(rc, ORR_EIO);
     CHECK_CONTAINS(e.msg, first);
     CHECK_CONTAINS(e.msg, "File too large");
+    /* A new file whose first write fails is removed, not left empty
+     * (a full disk made one a batch). */
+    int files = count_files(sd);
+    lim.rlim_cur = 0;
+    prev = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    for (int k = 0; k < 3; k++)
+        CHECK_INT(orri_pseg_stream_write(w, ring, 16384, 12000, 12100, &nm,
+                                         &off, &e), ORR_EIO);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, prev);
+    CHECK_INT(count_files(sd), files);
     CHECK_INT(orri_pseg_stream_write(w, ring, 16384, 12000, 12100, &nm,
                                      &off, &e), ORR_OK);
     CHECK(nm && strcmp(nm, first));
     CHECK_INT(off, 12000 % 4096);
+    CHECK_INT(count_files(sd), files + 1);
     orri_pseg_writer_free(w);
     free(ring);
 }
