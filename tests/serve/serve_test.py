@@ -1339,10 +1339,16 @@ def case_binary():
         b2, h2 = v2_binary("BOOL", [True] * 30, [1, 30])
         b2 = b2[:-1] + b"\x02"
         st, _, d = s.json("POST", "/v2/models/cancer/infer", b2, h2)
-        check(st == 400 and "BOOL" in d["error"], "BOOL byte 2: 400")
+        check(st == 400 and "BOOL" in d["error"] and
+              "data[29]" in d["error"], "BOOL byte 2: 400 %r" % d)
         b3, h3 = v2_binary("FP64", [float("inf")] + flat[1:30], [1, 30])
         st, _, d = s.json("POST", "/v2/models/cancer/infer", b3, h3)
         check(st == 400 and "infinite" in d["error"], "inf: 400")
+        b3, h3 = v2_binary("FP32", flat[:37] + [float("-inf")] + flat[38:60],
+                           [2, 30])
+        st, _, d = s.json("POST", "/v2/models/cancer/infer", b3, h3)
+        check(st == 400 and "data[37]: infinite" in d["error"],
+              "FP32 -inf: 400 %r" % d)
         b4, h4 = v2_binary("FP64", flat[:30], [1, 30],
                            out=[{"name": "probs"}])
         st, _, d = s.json("POST", "/v2/models/cancer/infer", b4, h4)
