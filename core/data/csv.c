@@ -3,19 +3,20 @@
  *
  * The file is read in 1 MiB chunks (a regular file: mapped, parsed in
  * place, see stream_map), and each field goes straight into its column:
- * the text is never held whole.  Quoted text goes through libcsv;
- * quote-free text through a fast path that is libcsv's grammar for such
- * text (commas between fields, a CR or LF after a record, blanks around
- * fields dropped, blank lines skipped) split in place, feeding the same
- * field and record callbacks - so the column logic and the errors are
- * one code, whichever path the bytes took (tests/data/test_csv_fast.c
- * checks that every result is libcsv's).  Once every column's kind is
- * decided, plain rows take a tight loop (decided_rows).  Column types
- * are decided on the fly: a column stays numeric while every present
- * value parses as a number.  A column that meets a label after numbers is
- * marked categorical and the file is read once more (only then), because
- * turning parsed doubles back into their original text would not be
- * faithful ("1.50" is not "1.5").
+ * the text is never held whole, and the columns' pages are faulted in a
+ * chunk's rows at a time, just ahead (prefault_rows).  Quoted text goes
+ * through libcsv; quote-free text through a fast path that is libcsv's
+ * grammar for such text (commas between fields, a CR or LF after a
+ * record, blanks around fields dropped, blank lines skipped) split in
+ * place, feeding the same field and record callbacks - so the column
+ * logic and the errors are one code, whichever path the bytes took
+ * (tests/data/test_csv_fast.c checks that every result is libcsv's).
+ * Once every column's kind is decided, plain rows take a tight loop
+ * (decided_rows).  Column types are decided on the fly: a column stays
+ * numeric while every present value parses as a number.  A column that
+ * meets a label after numbers is marked categorical and the file is
+ * read once more (only then), because turning parsed doubles back into
+ * their original text would not be faithful ("1.50" is not "1.5").
  *
  * Rows of numeric columns only take an AVX-512 loop where the CPU has
  * it (chosen at run time; csv_avx512.c): 8 fields converted at a
@@ -321,6 +322,7 @@ static int resize(struct orri_csv_loader *ld, size_t cap, int quiet)
             return quiet ? ORR_ENOMEM : oom(ld);
     }
     ld->cap = cap;
+    ld->ready = 0;
     return ORR_OK;
 }
 
@@ -582,7 +584,7 @@ struct stream {
     char   *own;             /* the buffer reads go to                   */
     char   *map;             /* the part of the file mapped, or NULL     */
     size_t  map_len;
-    size_t  map_done;        /* bytes at map's start unmapped already    */
+    size_t  map_done;        /* bytes at map's start released already    */
     size_t  map_ready;       /* bytes at map's start prefaulted          */
     off_t   map_end;         /* where text parsed in place must end      */
     int     positioned;      /* read with pread (the mapping moved *pos) */
@@ -634,10 +636,14 @@ static void stream_map(struct stream *st, int fd, off_t from, off_t size)
     st->positioned = 1;
 }
 
-/* Past `n` more bytes of mapped text.  Pages parsed are unmapped every
+/* Past `n` more bytes of mapped text.  Pages parsed are released every
  * RELEASE bytes: else the whole file, mapped, would count in the
  * process's resident memory (page cache, but it looks like the loader's
- * own), and the unmapping at the end would be one long stall. */
+ * own), and the unmapping at the end would be one long stall.  Released
+ * with MADV_DONTNEED, the mapping itself kept to the end: munmap of each
+ * window also split the mapping and freed its page tables, and loads
+ * took 1-2% longer (docs/BENCHMARKS.md, session 7).  The text there is
+ * never read again. */
 #define RELEASE ((size_t)8 << 20)
 
 static void release(struct stream *st, size_t n)
@@ -647,7 +653,7 @@ static void release(struct stream *st, size_t n)
     if (at - st->map_done < RELEASE)
         return;
     at -= at % RELEASE;             /* a multiple of any page size */
-    munmap(st->map + st->map_done, at - st->map_done);
+    (void)madvise(st->map + st->map_done, at - st->map_done, MADV_DONTNEED);
     st->map_done = at;
 }
 
@@ -673,6 +679,79 @@ static void prefault(struct stream *st)
 #endif
 }
 
+/* Fault in the pages of [from, to) with one call (a hint: errors, such
+ * as kernels before 5.14, are ignored). */
+static void populate(void *from, void *to)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || (uintptr_t)to <= (uintptr_t)from)
+        return;
+    uintptr_t a = (uintptr_t)from & ~((uintptr_t)page - 1);
+    uintptr_t b = ((uintptr_t)to + (uintptr_t)page - 1) &
+                  ~((uintptr_t)page - 1);
+    (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+    (void)from;
+    (void)to;
+#endif
+}
+
+/* Columns at least this long are faulted in ahead of the parser, at
+ * least this many rows at a time (4 pages of doubles: with 2 a call, on
+ * 100 columns, loads were no faster), at most this many bytes of them
+ * ahead in all. */
+#define PREFAULT_ROWS      ((size_t)1 << 16)
+#define PREFAULT_MIN_ROWS  ((size_t)2048)
+#define PREFAULT_BYTES     ((size_t)1 << 20)
+
+/*
+ * Fault in the column arrays for the rows the text held will make, just
+ * before it is parsed: one MADV_POPULATE_WRITE a column (its next few
+ * pages) instead of a page fault every 4 KiB.  A 1 GB file's table is
+ * 200,000 pages; the trap per page cost more than the call (loads of the
+ * 954 MB file about 5% faster, docs/BENCHMARKS.md session 7).  Only that far
+ * ahead, and at most PREFAULT_BYTES: the pages are zeroed as they come
+ * in and should still be in the cache when the rows are written (32 KiB
+ * a column ahead, 1.6 MB in all, measured from no gain at all to a
+ * little better than 16 KiB, 64 KiB slower than no prefault, and so was
+ * the whole table before parsing in session 5).
+ * Tables too wide for PREFAULT_MIN_ROWS rows within PREFAULT_BYTES (more
+ * than 64 columns) fault as before.  The rows come from the bytes per
+ * record so far, as in estimate(); a count short of the real one leaves
+ * the last rows to ordinary faults.
+ */
+static void prefault_rows(struct orri_csv_loader *ld, const struct stream *st)
+{
+    if (ld->cap < PREFAULT_ROWS || !st->used || ld->record < 2 ||
+        !ld->n_cols)
+        return;
+    size_t per = st->used / ld->record + 1;
+    size_t want = st->len / per + 1;
+    if (want < PREFAULT_MIN_ROWS)
+        want = PREFAULT_MIN_ROWS;
+    size_t most = PREFAULT_BYTES / (ld->n_cols * sizeof(double));
+    if (want > most)
+        want = most;
+    if (want < PREFAULT_MIN_ROWS)
+        return;
+    size_t to = ld->rows + want;
+    if (ld->ready < ld->rows)
+        ld->ready = ld->rows;
+    if (to > ld->cap)
+        to = ld->cap;
+    if (to <= ld->ready)
+        return;
+    for (size_t i = 0; i < ld->n_cols; i++) {
+        struct orri_csv_col *c = &ld->cols[i];
+        if (c->kind == K_CAT && c->codes)
+            populate(c->codes + ld->ready, c->codes + to);
+        else if (c->kind != K_CAT && c->num)
+            populate(c->num + ld->ready, c->num + to);
+    }
+    ld->ready = to;
+}
+
 /* Leave the mapping: the text held moves to the buffer. */
 static int to_buffer(struct orri_csv_loader *ld, struct stream *st)
 {
@@ -684,7 +763,7 @@ static int to_buffer(struct orri_csv_loader *ld, struct stream *st)
         st->cap = st->len + chunk;
     }
     memcpy(st->own, st->buf, st->len);
-    munmap(st->map + st->map_done, st->map_len - st->map_done);
+    munmap(st->map, st->map_len);
     st->map = NULL;
     st->buf = st->own;
     return ORR_OK;
@@ -696,7 +775,7 @@ static void stream_free(struct stream *st)
         return;
     csv_free(&st->p);
     if (st->map)
-        munmap(st->map + st->map_done, st->map_len - st->map_done);
+        munmap(st->map, st->map_len);
     free(st->own);
     st->own = st->buf = st->map = NULL;
 }
@@ -977,6 +1056,7 @@ static int read_range(struct orri_csv_loader *ld, struct stream *st, int fd,
             st->len += want;
             *pos += (off_t)want;
             prefault(st);
+            prefault_rows(ld, st);
             process(ld, st, held, 0);
             estimate(ld, st, *pos);
             continue;
@@ -1013,6 +1093,7 @@ static int read_range(struct orri_csv_loader *ld, struct stream *st, int fd,
         size_t held = st->len;
         st->len += (size_t)n;
         memset(st->buf + st->len, 0, PAD);
+        prefault_rows(ld, st);
         process(ld, st, held, 0);
         estimate(ld, st, *pos);
     }
@@ -1173,6 +1254,7 @@ static int lend_out(struct orri_csv_loader *a, struct lend *l)
         c->lent = 1;
     }
     a->cap = l->at;
+    a->ready = 0;
     return ORR_OK;
 fail:
     lend_settle(l, a->n_cols);
@@ -1223,9 +1305,17 @@ static void *copy_columns(void *arg)
         struct orri_csv_col *ca = &j->a->cols[i], *cb = &j->b->cols[i];
         if (ca->kind == K_CAT || cb->kind == K_CAT || !cb->num)
             continue;
-        if (ca->num + j->a->rows != cb->num)
+        if (ca->num + j->a->rows != cb->num) {
+            /* the rows the estimate left over, when both parts' rows
+             * lie in this array: never written, faulted in at once */
+            uintptr_t to = (uintptr_t)cb->num,
+                      gap = (uintptr_t)(ca->num + j->a->rows);
+            if (cb->lent && to > gap &&
+                to < (uintptr_t)(ca->num + j->a->cap))
+                populate(ca->num + j->a->rows, cb->num);
             memmove(ca->num + j->a->rows, cb->num,
                     j->b->rows * sizeof *cb->num);
+        }
         drop_num(cb);
     }
     return NULL;

@@ -59,6 +59,10 @@ struct orri_csv_loader {
     size_t                 fast_bytes;  /* text the fast path parsed     */
     size_t                 simd_rows;   /* rows the AVX-512 loop parsed  */
     int                    unlent;      /* a lent array ran out of room  */
+    size_t                 ready;       /* rows of the arrays faulted in
+                                         * ahead of the parser (csv.c,
+                                         * prefault_rows); 0 when they
+                                         * move                          */
 };
 
 /* 1 when this CPU runs the AVX-512 row loop (F, BW, DQ, CD, VBMI, VBMI2,

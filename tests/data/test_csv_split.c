@@ -291,6 +291,50 @@ static void test_huge(void)
     CHECK_INT(split, 1);
 }
 
+/* A table large enough for the column arrays to be faulted in ahead of
+ * the parser (csv.c's prefault_rows: columns of 65,536 rows and more),
+ * with the rows between the parts' ranges faulted in at the merge, and
+ * parts longer than the 8 MiB windows of text released behind it: one
+ * part and two agree, and every value is the one written (a prefault of
+ * the wrong rows that wrote to them would show). */
+static void test_prefault(void)
+{
+    size_t rows = 1200000;
+    char *text = malloc(16 + rows * 24), *o = text;
+    o += snprintf(o, 16, "x,l,y\n");
+    for (size_t r = 0; r < rows; r++)
+        o += snprintf(o, 24, "%zu.25,%s,%zu\n", r % 1000,
+                      r % 7 ? "b" : "a", r);
+    const char *path = write_file("prefault.csv", text);
+    free(text);
+    struct orr_csv_options none = {0};
+    int split = -1;
+    char msg[512];
+    CHECK(agree(path, &none, &split, msg, sizeof msg));
+    CHECK_STR(msg, "");
+    CHECK_INT(split, 1);
+    struct orr_dataset *ds = NULL;
+    struct orr_error e = {0};
+    orri_csv_set_parallel_min(0);
+    CHECK_INT(orr_dataset_load_csv(path, &none, &ds, &e), ORR_OK);
+    orri_csv_set_parallel_min((size_t)16 << 20);
+    if (!ds)
+        return;
+    CHECK_INT(orri_csv_last_split(), 1);
+    CHECK_INT(ds->view.rows, rows);
+    const struct orr_column *c = ds->view.columns;
+    CHECK(c[0].type == ORR_COL_F64 && c[1].type == ORR_COL_CATEGORY &&
+          c[2].type == ORR_COL_F64);
+    size_t bad = 0;
+    const double *x = c[0].data, *y = c[2].data;
+    const int32_t *l = c[1].data;
+    for (size_t r = 0; r < rows && c[1].dict_len == 2; r++)
+        bad += x[r] != (double)(r % 1000) + 0.25 || y[r] != (double)r ||
+               strcmp(c[1].dict[l[r]], r % 7 ? "b" : "a") != 0;
+    CHECK_INT(bad, 0);
+    orr_dataset_free(ds);
+}
+
 static void test_real_data(void)
 {
     const char *data = getenv("ORRERY_TEST_DATA");
@@ -313,7 +357,7 @@ int test_main_(int argc, char **argv);
 
 #define main test_main_
 TEST_MAIN({"split", test_split}, {"lend", test_lend}, {"huge", test_huge},
-          {"real_data", test_real_data})
+          {"prefault", test_prefault}, {"real_data", test_real_data})
 #undef main
 
 int main(int argc, char **argv)

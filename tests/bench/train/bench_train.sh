@@ -14,6 +14,8 @@
 #    (the file is read once before), with max RSS (/usr/bin/time); and
 #    two parts with the column arrays on huge pages (ORR_BENCH_HUGE=1).  Set
 #    CSV_ONLY=1 to stop after this part, SKIP_PANDAS=1 to leave pandas out.
+#    (The "within 2x of wc -l" target is measured over many alternating
+#    rounds by bench_csv_ratio.sh.)
 # 2. Logistic regression on FIT_ROWS x 50 (default 1,000,000) with C = 1:
 #    trainer-linear (L-BFGS, 2 threads) against scikit-learn's
 #    LogisticRegression(lbfgs) on the same standardised data, time (fit
