@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -25,9 +26,15 @@
  * onto huge pages where the system allows; MAP_FAILED on failure. */
 static void *map_huge(size_t size)
 {
-    if (size > SIZE_MAX - HUGE)
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    if (size > SIZE_MAX - 2 * HUGE - page)
         return MAP_FAILED;
-    void *m = mmap(NULL, size + HUGE, PROT_READ | PROT_WRITE,
+    /* Whole pages: the tail is unmapped from a page boundary (the slots
+     * are not a multiple of a page; munmap refused the unaligned tail,
+     * which stayed mapped for good). */
+    size_t span = (size + page - 1) / page * page;
+    void *m = mmap(NULL, span + HUGE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return m;
@@ -35,7 +42,7 @@ static void *map_huge(size_t size)
     size_t head = a - (uintptr_t)m;
     if (head)
         munmap(m, head);
-    munmap((char *)a + size, HUGE - head);
+    munmap((char *)a + span, HUGE - head);
 #ifdef MADV_HUGEPAGE
     (void)madvise((void *)a, size, MADV_HUGEPAGE);
 #endif

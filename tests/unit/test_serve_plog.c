@@ -8,12 +8,14 @@
  * predictions the log wrote.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -27,6 +29,7 @@
 #include "meta/predictions.h"
 #include "meta/psegment.h"
 #include "serve/plog.h"
+#include "serve/plog_lane.h"
 #include "test.h"
 
 static char dir[4096], db_path[4200];
@@ -387,6 +390,28 @@ static void test_batch_bytes(void)
     orr_meta_close(m);
 }
 
+/* A lane's slots (3 of them: not a whole page) are mapped up to their
+ * last page and no further: the huge-page alignment's spare tail is
+ * unmapped, and so is all of it at the lane's end. */
+static void test_lane_mapping(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    struct orri_plog_lane *ln = orri_plog_lane_new(64 << 10, 3);
+    CHECK(ln != NULL);
+    if (!ln || page <= 0)
+        return;
+    size_t span = (3 * sizeof *ln->slots + (size_t)page - 1) /
+                  (size_t)page * (size_t)page;
+    char *slots = (char *)ln->slots;
+    unsigned char v;
+    CHECK_INT(mincore(slots, (size_t)page, &v), 0);
+    errno = 0;
+    CHECK(mincore(slots + span, (size_t)page, &v) == -1 && errno == ENOMEM);
+    orri_plog_lane_free(ln);
+    errno = 0;
+    CHECK(mincore(slots, (size_t)page, &v) == -1 && errno == ENOMEM);
+}
+
 static void *log_nth(void *arg)
 {
     size_t *i = arg;
@@ -585,6 +610,7 @@ TEST_MAIN({"single_thread", test_single_thread},
           {"threads", test_threads},
           {"full_drops", test_full_drops},
           {"batch_bytes", test_batch_bytes},
+          {"lane_mapping", test_lane_mapping},
           {"lanes_reused", test_lanes_reused},
           {"stop_while_logging", test_stop_while_logging},
           {"no_segments", test_no_segments},
