@@ -304,11 +304,11 @@ static size_t take(struct orri_plog *l)
             k = lo;
             last = SLOT(ln, t + k - 1);
         }
+        uint64_t to = last->pos + last->bytes;
         budget -= k;
-        bytes += last->pos + last->bytes - from;
+        bytes += to - from;
         l->taken[nt++] = (struct taken){
-            .ln = ln, .t = t, .k = k, .from = from,
-            .to = last->pos + last->bytes};
+            .ln = ln, .t = t, .k = k, .from = from, .to = to};
     }
     l->rr++;
     return nt;
