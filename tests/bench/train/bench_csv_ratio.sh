@@ -14,7 +14,10 @@
 #   load  `bench_train load FILE` of BUILD_DIR: orr_dataset_load_csv, two
 #         parts (the default), timed inside the process as bench_train.sh
 #         times it (load_s: the call alone, not exec or exit);
-#   prev  the same with BEFORE_BUILD_DIR's bench_train, when given.
+#   prev  the same with BEFORE_BUILD_DIR's bench_train, when given;
+#   floor `bench_train floor FILE`: the file mapped and read, and a table
+#         of the same shape written, as the loader does, with no parsing
+#         (what any loader pays on this machine before it parses a byte).
 # CSV_REREAD=1 first drops the file's pages from the page cache (its own
 # pages only: dd iflag=nocache) and reads it back from disk.  A file just
 # written sits in the page cache in 4 KiB pages; read back from disk, in
@@ -69,7 +72,7 @@ run_load() {
   echo "$l $p $(( $(cat "$work/rss") / 1024 ))"
 }
 
-names=(wc load)
+names=(wc floor load)
 [ -n "$prev" ] && names+=(prev)
 n=${#names[@]}
 printf '%-5s %-16s %6s %6s %7s %6s %6s %7s %7s %7s\n' round order wc \
@@ -78,10 +81,12 @@ printf '%-5s %-16s %6s %6s %7s %6s %6s %7s %7s %7s\n' round order wc \
 for ((r = 1; r <= rounds; r++)); do
   order=()
   for ((k = 0; k < n; k++)); do order+=("${names[(r - 1 + k) % n]}"); done
-  wc_s= load= prv=
+  wc_s= load= prv= fl_s=
   for what in "${order[@]}"; do
     case $what in
       wc)   wc_s=$(secs wc -l "$file") ;;
+      floor) fl_s=$("$drv" floor "$file" 2000000 51 |
+                    sed -n 's/^floor_s //p') ;;
       load) load=$(run_load "$drv") ;;
       prev) prv=$(run_load "$prev") ;;
     esac
@@ -96,7 +101,12 @@ for ((r = 1; r <= rounds; r++)); do
   printf '%-5s %-16s %6s %6s %6sx %6s %6s %7s %6sx %7s\n' "$r" \
     "$(IFS=,; echo "${order[*]}")" "$wc_s" "$l_s" "$l_r" "$l_p" \
     "$l_m" "$p_s" "$p_r" "$p_p"
-  echo "$wc_s $l_s $l_r $l_m $p_s $p_r $p_m" >> "$work/rows"
+  [ -n "$fl_s" ] || { echo "floor failed" >&2; exit 1; }
+  f_r=$(awk -v a="$fl_s" -v b="$wc_s" 'BEGIN {printf "%.2f", a / b}')
+  lf_r=$(awk -v a="$l_s" -v b="$fl_s" 'BEGIN {printf "%.2f", a / b}')
+  printf '%-5s floor %6s  floor / wc %5sx  load / floor %5sx\n' "" \
+    "$fl_s" "$f_r" "$lf_r"
+  echo "$wc_s $l_s $l_r $l_m $p_s $p_r $p_m $fl_s $f_r $lf_r" >> "$work/rows"
 done
 
 # median / min / max of column k of the rows
@@ -110,6 +120,9 @@ echo "== $rounds rounds =="
 echo "wc -l              median $(stat 1) s"
 echo "load               median $(stat 2) s"
 echo "load / wc -l       median $(stat 3)"
+echo "floor              median $(stat 8) s"
+echo "floor / wc -l      median $(stat 9)"
+echo "load / floor       median $(stat 10)"
 echo "load max RSS       $(awk '{print $4}' "$work/rows" | sort -n |
                            tail -1) MiB"
 if [ -n "$prev" ]; then

@@ -60,13 +60,13 @@ for i in 1 2 3; do
   ORR_BENCH_HUGE=1 "$drv" load big.csv | sed -n 's/^load_s //p'
 done > huge.txt
 echo "orrery load, huge pages    $(best < huge.txt) s (best of 3: $(tr '\n' ' ' < huge.txt))"
-# What any loader pays before parsing: reading the file and faulting in
-# the table's pages (rows x 51 doubles), on two threads.
+# What any loader pays before parsing: reading the file mapped and writing
+# the table (rows x 51 doubles, every value), on two threads.
 for i in 1 2 3; do
   "$drv" floor big.csv "$csv_rows" 51 | sed -n 's/^floor_s //p'
 done > floor.txt
 floor_s=$(best < floor.txt)
-echo "floor: read + fault table  $floor_s s (best of 3) = $(echo "scale=2; $floor_s / $wc_s" | bc) x wc -l"
+echo "floor: map + read + table  $floor_s s (best of 3) = $(echo "scale=2; $floor_s / $wc_s" | bc) x wc -l"
 m=$(rss "$drv" load big.csv 1)
 echo "orrery load, one parser    $(sed -n 's/^load_s //p' "$work/stdout") s  max RSS $m"
 m=$(rss "$drv" load big.csv 2 libcsv)
