@@ -17,7 +17,9 @@
 #   prev  the same with BEFORE_BUILD_DIR's bench_train, when given;
 #   floor `bench_train floor FILE`: the file mapped and read, and a table
 #         of the same shape written, as the loader does, with no parsing
-#         (what any loader pays on this machine before it parses a byte).
+#         (what any loader pays on this machine before it parses a byte);
+#   table `bench_train floor FILE 2000000 51 table`: that table alone, the
+#         file unread (its memory: fresh pages, faulted in and written).
 # CSV_REREAD=1 first drops the file's pages from the page cache (its own
 # pages only: dd iflag=nocache) and reads it back from disk.  A file just
 # written sits in the page cache in 4 KiB pages; read back from disk, in
@@ -72,7 +74,7 @@ run_load() {
   echo "$l $p $(( $(cat "$work/rss") / 1024 ))"
 }
 
-names=(wc floor load)
+names=(wc floor table load)
 [ -n "$prev" ] && names+=(prev)
 n=${#names[@]}
 printf '%-5s %-16s %6s %6s %7s %6s %6s %7s %7s %7s\n' round order wc \
@@ -81,11 +83,13 @@ printf '%-5s %-16s %6s %6s %7s %6s %6s %7s %7s %7s\n' round order wc \
 for ((r = 1; r <= rounds; r++)); do
   order=()
   for ((k = 0; k < n; k++)); do order+=("${names[(r - 1 + k) % n]}"); done
-  wc_s= load= prv= fl_s=
+  wc_s= load= prv= fl_s= tb_s=
   for what in "${order[@]}"; do
     case $what in
       wc)   wc_s=$(secs wc -l "$file") ;;
       floor) fl_s=$("$drv" floor "$file" 2000000 51 |
+                    sed -n 's/^floor_s //p') ;;
+      table) tb_s=$("$drv" floor "$file" 2000000 51 table |
                     sed -n 's/^floor_s //p') ;;
       load) load=$(run_load "$drv") ;;
       prev) prv=$(run_load "$prev") ;;
@@ -101,12 +105,15 @@ for ((r = 1; r <= rounds; r++)); do
   printf '%-5s %-16s %6s %6s %6sx %6s %6s %7s %6sx %7s\n' "$r" \
     "$(IFS=,; echo "${order[*]}")" "$wc_s" "$l_s" "$l_r" "$l_p" \
     "$l_m" "$p_s" "$p_r" "$p_p"
-  [ -n "$fl_s" ] || { echo "floor failed" >&2; exit 1; }
+  [ -n "$fl_s" ] && [ -n "$tb_s" ] || { echo "floor failed" >&2; exit 1; }
+  t_r=$(awk -v a="$tb_s" -v b="$wc_s" 'BEGIN {printf "%.2f", a / b}')
   f_r=$(awk -v a="$fl_s" -v b="$wc_s" 'BEGIN {printf "%.2f", a / b}')
   lf_r=$(awk -v a="$l_s" -v b="$fl_s" 'BEGIN {printf "%.2f", a / b}')
-  printf '%-5s floor %6s  floor / wc %5sx  load / floor %5sx\n' "" \
-    "$fl_s" "$f_r" "$lf_r"
-  echo "$wc_s $l_s $l_r $l_m $p_s $p_r $p_m $fl_s $f_r $lf_r" >> "$work/rows"
+  printf '%-5s floor %6s  floor / wc %5sx  load / floor %5sx' "" "$fl_s" \
+    "$f_r" "$lf_r"
+  printf '  table %6s  table / wc %5sx\n' "$tb_s" "$t_r"
+  echo "$wc_s $l_s $l_r $l_m $p_s $p_r $p_m $fl_s $f_r $lf_r $tb_s $t_r" \
+    >> "$work/rows"
 done
 
 # median / min / max of column k of the rows
@@ -123,6 +130,8 @@ echo "load / wc -l       median $(stat 3)"
 echo "floor              median $(stat 8) s"
 echo "floor / wc -l      median $(stat 9)"
 echo "load / floor       median $(stat 10)"
+echo "table alone        median $(stat 11) s"
+echo "table / wc -l      median $(stat 12)"
 echo "load max RSS       $(awk '{print $4}' "$work/rows" | sort -n |
                            tail -1) MiB"
 if [ -n "$prev" ]; then

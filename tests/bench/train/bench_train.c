@@ -13,7 +13,9 @@
  *                                         parses a byte: read the file
  *                                         mapped and write a table of COLS
  *                                         columns of ROWS doubles, as the
- *                                         loader does (see floor_half)
+ *                                         loader does (see floor_half);
+ *                                         a 5th argument `table`: the
+ *                                         table alone, the file unread
  *
  * ORR_BENCH_HUGE=1 in the environment turns on the loader's huge pages
  * for column arrays (orri_col_set_huge; off by default), for load and
@@ -132,6 +134,7 @@ struct half {
     size_t      rows, cols;     /* the table's share of this half         */
     size_t      lines;          /* line breaks read                       */
     double    **table;          /* the columns written                    */
+    int         table_only;     /* no text: rows spread evenly on it      */
     int         failed;
 };
 
@@ -188,12 +191,14 @@ static void *floor_half(void *arg)
     size_t ready = 0, done = 0, row = 0;
     while (!h->failed && at < len) {
         size_t end = len - at < FLOOR_CHUNK ? len : at + FLOOR_CHUNK;
-        if (end > ready) {
+        if (end > ready && !h->table_only) {
             size_t from = (ready > at ? ready : at) & ~(size_t)4095;
             ready = len - end < FLOOR_WINDOW ? len : end + FLOOR_WINDOW;
             (void)madvise(map + from, ready - from, MADV_POPULATE_READ);
         }
-        size_t k = count_lines(map + at, map + end);
+        size_t k = h->table_only ?
+            (h->rows * end + len - 1) / len - (h->rows * at + len - 1) / len :
+            count_lines(map + at, map + end);
         h->lines += k;
         if (k > h->rows - row)
             k = h->rows - row;
@@ -210,7 +215,7 @@ static void *floor_half(void *arg)
         }
         row += k;
         at = end;
-        if (at - done >= FLOOR_WINDOW) {
+        if (at - done >= FLOOR_WINDOW && !h->table_only) {
             size_t to = at - at % FLOOR_WINDOW;
             (void)madvise(map + done, to - done, MADV_DONTNEED);
             done = to;
@@ -222,7 +227,8 @@ static void *floor_half(void *arg)
     return NULL;
 }
 
-static int floor_time(const char *path, size_t rows, size_t cols)
+static int floor_time(const char *path, size_t rows, size_t cols,
+                      int table_only)
 {
     int fd = open(path, O_RDONLY);
     off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
@@ -232,9 +238,9 @@ static int floor_time(const char *path, size_t rows, size_t cols)
             close(fd);
         return 1;
     }
-    struct half h[2] = {{fd, 0, size / 2, rows / 2, cols, 0, NULL, 0},
-                        {fd, size / 2, size, rows - rows / 2, cols, 0, NULL,
-                         0}};
+    struct half h[2] = {
+        {fd, 0, size / 2, rows / 2, cols, 0, NULL, table_only, 0},
+        {fd, size / 2, size, rows - rows / 2, cols, 0, NULL, table_only, 0}};
     pthread_t th;
     double t0 = now();
     if (pthread_create(&th, NULL, floor_half, &h[1])) {
@@ -264,7 +270,8 @@ int main(int argc, char **argv)
                    (uint64_t)strtoull(argv[5], NULL, 10));
     if (argc >= 5 && !strcmp(argv[1], "floor"))
         return floor_time(argv[2], strtoul(argv[3], NULL, 10),
-                          strtoul(argv[4], NULL, 10));
+                          strtoul(argv[4], NULL, 10),
+                          argc > 5 && !strcmp(argv[5], "table"));
     if (argc < 3) {
         fprintf(stderr, "usage: see the header of bench_train.c\n");
         return 2;
