@@ -51,6 +51,35 @@ run logs "$id" d
 [ $rc -eq 0 ] && has out "d got 2 21" && ok logs || bad logs
 run logs "$id"
 [ $rc -eq 0 ] && has out "== d (succeeded) ==" && ok logs-all || bad logs-all
+run logs "$id" --json
+[ $rc -eq 0 ] && json 's = {x["step"]: x for x in d["steps"]}
+assert d["run"] == "'"$id"'" and sorted(s) == ["a", "b", "c", "d"], d
+assert s["d"]["status"] == "succeeded" and s["d"]["log"] == "d got 2 21\n", d
+assert s["a"]["log"] == "", d' && ok logs-json || bad logs-json
+run logs "$id" d --json
+[ $rc -eq 0 ] && json 'assert [x["step"] for x in d["steps"]] == ["d"], d' &&
+  ok logs-json-step || bad logs-json-step
+run logs "$id" --json --follow
+[ $rc -eq 2 ] && has err "cannot --follow" && ! [ -s out ] &&
+  ok logs-json-follow || bad logs-json-follow
+run logs nope --json
+[ $rc -eq 1 ] && has err "no run nope" && ! [ -s out ] &&
+  ok logs-json-unknown || bad logs-json-unknown
+# bytes that are not UTF-8 in a log: U+FFFD in the JSON, valid UTF-8 kept
+cat > bytes.lua <<'LUA'
+local orrery = require "orrery"
+local wf = orrery.workflow { name = "bytes" }
+wf:step("raw", function(ctx)
+  io.write("ok \255\254 \195\169 \237\160\128 end\n"); io.flush(); return 1
+end)
+return wf
+LUA
+run run bytes.lua --json
+bid=$(python3 -c "import json; print(json.load(open('out'))['run_id'])" 2>/dev/null)
+run logs "$bid" raw --json
+[ $rc -eq 0 ] && json 'l = d["steps"][0]["log"]
+assert l == "ok \ufffd\ufffd \u00e9 \ufffd\ufffd\ufffd end\n", repr(l)' &&
+  ok logs-json-bytes || bad logs-json-bytes
 # orrery step: run one step of the recorded run here
 run step "$id" d
 [ $rc -eq 0 ] && tail -1 out | grep -qE '^[0-9a-f]{64}$' && has out "d got 2 21" &&
