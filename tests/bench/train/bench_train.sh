@@ -43,7 +43,7 @@ cat big.csv > /dev/null
 best() { sort -n | head -1; }
 for i in 1 2 3; do
   t0=$(date +%s.%N); wc -l big.csv >/dev/null; t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  echo "$t1 $t0" | awk '{printf "%.3f\n", $1 - $2}'
 done > wc.txt
 for i in 1 2 3; do
   m=$(rss "$drv" load big.csv)
