@@ -91,21 +91,24 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 /* The buffered log as a JSON string, each byte that does not start
  * valid UTF-8 replaced by U+FFFD (a program's output may be any bytes;
- * the document must stay valid JSON). */
+ * the document must stay valid JSON).  A valid log is not copied. */
 static json_t *log_string(const struct orr_buf *log)
 {
+    const char *d = log->data ? log->data : "";
+    const unsigned char *p = (const unsigned char *)d;
+    size_t i = 0, n;
+    while (i < log->len && (n = utf8_len(p + i, log->len - i)))
+        i += n;
+    if (i == log->len)
+        return json_stringn(d, log->len);
     struct orr_buf t = ORR_BUF_INIT;
-    const unsigned char *p = (const unsigned char *)log->data;
-    for (size_t i = 0; i < log->len;) {
-        size_t n = utf8_len(p + i, log->len - i);
-        if (orri_buf_append(&t, n ? log->data + i : "\xEF\xBF\xBD",
-                            n ? n : 3)) {
-            orri_buf_free(&t);
-            return NULL;
-        }
+    int rc = orri_buf_append(&t, d, i);
+    while (!rc && i < log->len) {
+        n = utf8_len(p + i, log->len - i);
+        rc = orri_buf_append(&t, n ? d + i : "\xEF\xBF\xBD", n ? n : 3);
         i += n ? n : 1;
     }
-    json_t *j = json_stringn(t.data ? t.data : "", t.len);
+    json_t *j = rc ? NULL : json_stringn(t.data, t.len);
     orri_buf_free(&t);
     return j;
 }
@@ -116,8 +119,8 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Print one step's log (into the sink); follow a running one.  `rec`
- * is the step's record as last read. */
+/* Print one step's log (into the sink); follow a running one.
+ * *rec_out gets the step's record as first read (its status then). */
 static int show(struct orr_core *core, struct orri_ostore *os,
                 const char *run, const char *step, int follow, int header,
                 struct sink *k, struct orri_ostep_rec *rec_out,
