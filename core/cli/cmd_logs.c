@@ -91,24 +91,22 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 /* The buffered log as a JSON string, each byte that does not start
  * valid UTF-8 replaced by U+FFFD (a program's output may be any bytes;
- * the document must stay valid JSON).  A valid log is not copied. */
+ * the document must stay valid JSON).  jansson checks the log first: a
+ * valid one is taken as it is. */
 static json_t *log_string(const struct orr_buf *log)
 {
     const char *d = log->data ? log->data : "";
-    const unsigned char *p = (const unsigned char *)d;
-    size_t i = 0, n;
-    while (i < log->len && (n = utf8_len(p + i, log->len - i)))
-        i += n;
-    if (i == log->len)
-        return json_stringn(d, log->len);
+    json_t *j = json_stringn(d, log->len);
+    if (j)
+        return j;
     struct orr_buf t = ORR_BUF_INIT;
-    int rc = orri_buf_append(&t, d, i);
-    while (!rc && i < log->len) {
-        n = utf8_len(p + i, log->len - i);
+    int rc = ORR_OK;
+    for (size_t i = 0; !rc && i < log->len;) {
+        size_t n = utf8_len((const unsigned char *)d + i, log->len - i);
         rc = orri_buf_append(&t, n ? d + i : "\xEF\xBF\xBD", n ? n : 3);
         i += n ? n : 1;
     }
-    json_t *j = rc ? NULL : json_stringn(t.data, t.len);
+    j = rc ? NULL : json_stringn(t.data, t.len);
     orri_buf_free(&t);
     return j;
 }

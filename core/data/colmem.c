@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "data/colmem.h"
 
@@ -70,4 +71,20 @@ void *orri_col_realloc(void *p, size_t used, size_t bytes)
     if (q && huge && bytes >= ORRI_COL_HUGE_MIN)
         advise_huge(q, bytes);
     return q;
+}
+
+void orri_col_populate(void *from, void *to)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || (uintptr_t)to <= (uintptr_t)from)
+        return;
+    uintptr_t a = (uintptr_t)from & ~((uintptr_t)page - 1);
+    uintptr_t b = ((uintptr_t)to + (uintptr_t)page - 1) &
+                  ~((uintptr_t)page - 1);
+    (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+    (void)from;
+    (void)to;
+#endif
 }

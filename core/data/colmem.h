@@ -45,4 +45,10 @@ void *orri_col_alloc(size_t bytes);
  * untouched. */
 void *orri_col_realloc(void *p, size_t used, size_t bytes);
 
+/* Fault in the pages of [from, to) of a column array now, with one
+ * MADV_POPULATE_WRITE, instead of a trap a page as the rows are written
+ * (csv.c, ahead of its parser).  A hint: errors, such as kernels before
+ * 5.14, are ignored. */
+void orri_col_populate(void *from, void *to);
+
 #endif /* ORR_DATA_COLMEM_H */

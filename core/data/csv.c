@@ -679,24 +679,6 @@ static void prefault(struct stream *st)
 #endif
 }
 
-/* Fault in the pages of [from, to) with one call (a hint: errors, such
- * as kernels before 5.14, are ignored). */
-static void populate(void *from, void *to)
-{
-#ifdef MADV_POPULATE_WRITE
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || (uintptr_t)to <= (uintptr_t)from)
-        return;
-    uintptr_t a = (uintptr_t)from & ~((uintptr_t)page - 1);
-    uintptr_t b = ((uintptr_t)to + (uintptr_t)page - 1) &
-                  ~((uintptr_t)page - 1);
-    (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
-#else
-    (void)from;
-    (void)to;
-#endif
-}
-
 /* Columns at least this long are faulted in ahead of the parser, at
  * least this many rows at a time (4 pages of doubles: with 2 a call, on
  * 100 columns, loads were no faster), at most this many bytes of them
@@ -745,9 +727,9 @@ static void prefault_rows(struct orri_csv_loader *ld, const struct stream *st)
     for (size_t i = 0; i < ld->n_cols; i++) {
         struct orri_csv_col *c = &ld->cols[i];
         if (c->kind == K_CAT && c->codes)
-            populate(c->codes + ld->ready, c->codes + to);
+            orri_col_populate(c->codes + ld->ready, c->codes + to);
         else if (c->kind != K_CAT && c->num)
-            populate(c->num + ld->ready, c->num + to);
+            orri_col_populate(c->num + ld->ready, c->num + to);
     }
     ld->ready = to;
 }
@@ -1312,7 +1294,7 @@ static void *copy_columns(void *arg)
                       gap = (uintptr_t)(ca->num + j->a->rows);
             if (cb->lent && to > gap &&
                 to < (uintptr_t)(ca->num + j->a->cap))
-                populate(ca->num + j->a->rows, cb->num);
+                orri_col_populate(ca->num + j->a->rows, cb->num);
             memmove(ca->num + j->a->rows, cb->num,
                     j->b->rows * sizeof *cb->num);
         }

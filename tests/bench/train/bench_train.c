@@ -123,7 +123,6 @@ static struct orr_dataset *load(const char *path, double *secs)
  */
 #ifndef MADV_POPULATE_READ              /* Linux 5.14; glibc < 2.35 */
 #define MADV_POPULATE_READ  22
-#define MADV_POPULATE_WRITE 23
 #endif
 #define FLOOR_CHUNK  ((size_t)1 << 20)
 #define FLOOR_WINDOW ((size_t)8 << 20)
@@ -170,14 +169,6 @@ static size_t count_lines(const char *p, const char *e)
 }
 #endif
 
-static void populate_rows(double *col, size_t from, size_t to)
-{
-    uintptr_t a = (uintptr_t)(col + from) & ~(uintptr_t)4095;
-    uintptr_t b = ((uintptr_t)(col + to) + 4095) & ~(uintptr_t)4095;
-    if (b > a)
-        (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
-}
-
 static void *floor_half(void *arg)
 {
     struct half *h = arg;
@@ -204,7 +195,7 @@ static void *floor_half(void *arg)
             k = h->rows - row;
         double v = (double)h->lines;    /* no conversion a value */
         for (size_t c = 0; c < h->cols; c++)
-            populate_rows(t[c], row, row + k);
+            orri_col_populate(t[c] + row, t[c] + row + k);
         /* 8 rows of every column in turn, a cache line each, as the
          * loader writes them (csv_avx512.c, unstage8) */
         for (size_t i = row; i < row + k; i += 8) {
